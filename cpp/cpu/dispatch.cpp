@@ -1,0 +1,87 @@
+#include "dispatch.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+
+#include "features.hpp"
+
+namespace fastnn {
+namespace {
+
+Isa best_supported_isa() {
+#if defined(FASTNN_HAVE_X86_KERNELS)
+  const CpuFeatures& features = cpu_features();
+  if (features.avx512) return Isa::avx512;
+  if (features.avx2) return Isa::avx2;
+#endif
+  return Isa::generic;
+}
+
+// FASTNN_ISA caps the choice; unset or empty means no cap.
+Isa isa_cap_from_environment() {
+  const char* value = std::getenv("FASTNN_ISA");
+  if (value == nullptr || *value == '\0') return Isa::avx512;
+  const std::string name(value);
+  if (name == "generic") return Isa::generic;
+  if (name == "avx2") return Isa::avx2;
+  if (name == "avx512") return Isa::avx512;
+  throw std::invalid_argument("Environment variable FASTNN_ISA must be one of 'generic', 'avx2', 'avx512'. Received: FASTNN_ISA='" +
+                              name + "'");
+}
+
+template <class T>
+GemmKernel<T> make_gemm_kernel(GemmUkernel<T> ukernel, const char* name, index_t mr, index_t nr) {
+  return GemmKernel<T>{ukernel, name, derive_blocking(mr, nr, sizeof(T), cache_sizes())};
+}
+
+KernelTable build_table() {
+  KernelTable table{};
+  table.best_supported = best_supported_isa();
+  table.isa = std::min(table.best_supported, isa_cap_from_environment());
+  switch (table.isa) {
+#if defined(FASTNN_HAVE_X86_KERNELS)
+    case Isa::avx512:
+      table.sgemm = make_gemm_kernel<float>(avx512::sgemm_ukernel_14x32, "sgemm_ukernel_14x32__avx512", 14, 32);
+      table.dgemm = make_gemm_kernel<double>(avx512::dgemm_ukernel_14x16, "dgemm_ukernel_14x16__avx512", 14, 16);
+      break;
+    case Isa::avx2:
+      table.sgemm = make_gemm_kernel<float>(avx2::sgemm_ukernel_6x16, "sgemm_ukernel_6x16__avx2_fma", 6, 16);
+      table.dgemm = make_gemm_kernel<double>(avx2::dgemm_ukernel_6x8, "dgemm_ukernel_6x8__avx2_fma", 6, 8);
+      break;
+#endif
+    default:
+      table.sgemm = make_gemm_kernel<float>(generic::sgemm_ukernel_4x8, "sgemm_ukernel_4x8__generic", 4, 8);
+      table.dgemm = make_gemm_kernel<double>(generic::dgemm_ukernel_4x4, "dgemm_ukernel_4x4__generic", 4, 4);
+      break;
+  }
+  return table;
+}
+
+}  // namespace
+
+const char* isa_name(Isa isa) {
+  switch (isa) {
+    case Isa::avx512: return "avx512";
+    case Isa::avx2: return "avx2";
+    default: return "generic";
+  }
+}
+
+const KernelTable& kernels() {
+  static const KernelTable table = build_table();
+  return table;
+}
+
+template <>
+const GemmKernel<float>& gemm_kernel<float>() {
+  return kernels().sgemm;
+}
+
+template <>
+const GemmKernel<double>& gemm_kernel<double>() {
+  return kernels().dgemm;
+}
+
+}  // namespace fastnn

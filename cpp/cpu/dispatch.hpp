@@ -1,0 +1,35 @@
+// The one-time choice of kernels. At first use the best ISA path that the CPU supports and
+// FASTNN_ISA allows (generic < avx2 < avx512) is chosen, and an immutable table of kernel
+// pointers and their blocking is built; every call after that reads the table.
+#pragma once
+
+#include "../gemm/blocking.hpp"
+#include "../gemm/ukernel.hpp"
+
+namespace fastnn {
+
+enum class Isa : int { generic = 0, avx2 = 1, avx512 = 2 };
+
+const char* isa_name(Isa isa);
+
+template <class T>
+struct GemmKernel {
+  GemmUkernel<T> ukernel;
+  const char* name;
+  GemmBlocking blocking;
+};
+
+struct KernelTable {
+  Isa isa;             // the path in use
+  Isa best_supported;  // the best path this CPU and this build could run
+  GemmKernel<float> sgemm;
+  GemmKernel<double> dgemm;
+};
+
+// Throws std::invalid_argument when FASTNN_ISA holds an unknown name.
+const KernelTable& kernels();
+
+template <class T>
+const GemmKernel<T>& gemm_kernel();
+
+}  // namespace fastnn

@@ -1,0 +1,32 @@
+// C = op(A) · op(B), optionally followed by a fused epilogue on each finished tile.
+#pragma once
+
+#include "../common.hpp"
+#include "pack.hpp"
+
+namespace fastnn {
+
+// Called once per tile of C right after its last reduction step, while the tile is still in
+// L1: c points at C(row, col), the tile is m x n with row stride rs_c. Must not throw.
+template <class T>
+struct TileEpilogue {
+  void (*apply)(const void* context, T* c, index_t rs_c, index_t row, index_t col, index_t m, index_t n);
+  const void* context;
+};
+
+template <class T>
+struct GemmProblem {
+  index_t m, n, k;
+  MatrixView<T> a;  // op(A), m x k
+  MatrixView<T> b;  // op(B), k x n
+  T* c;             // m x n, row-major with row stride rs_c; must not overlap A or B
+  index_t rs_c;
+};
+
+// Packed, cache-blocked GEMM over the micro-kernel chosen at run time. Parallel over the
+// output only, so results are bitwise identical for any thread count. k == 0 gives C = 0
+// (then the epilogue). Releases nothing and takes no lock: safe to call from many threads.
+template <class T>
+void gemm(const GemmProblem<T>& problem, const TileEpilogue<T>* epilogue = nullptr);
+
+}  // namespace fastnn

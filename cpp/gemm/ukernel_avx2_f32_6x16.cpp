@@ -1,0 +1,54 @@
+// float32 GEMM micro-kernel for AVX2 + FMA: a 6x16 tile of C held in 12 YMM accumulators.
+// Each step of k loads one 16-wide row of packed B (two YMM) and broadcasts six values of
+// packed A. Contract: ukernel.hpp. Compiled with -mavx2 -mfma only.
+#include <immintrin.h>
+
+#include "ukernel.hpp"
+
+namespace fastnn::avx2 {
+
+void sgemm_ukernel_6x16(index_t k, const float* a, const float* b, float* c, index_t rs_c, int m, int n,
+                        bool accumulate) {
+  constexpr int MR = 6, NR = 16;
+  __m256 acc[MR][2];
+#pragma GCC unroll 6
+  for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+
+  for (index_t p = 0; p < k; ++p, a += MR, b += NR) {
+    const __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
+#pragma GCC unroll 6
+    for (int i = 0; i < MR; ++i) {
+      const __m256 ai = _mm256_broadcast_ss(a + i);
+      acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);
+      acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);
+    }
+  }
+
+  if (m == MR && n == NR) {
+#pragma GCC unroll 6
+    for (int i = 0; i < MR; ++i) {
+      float* row = c + i * rs_c;
+      if (accumulate) {
+        acc[i][0] = _mm256_add_ps(_mm256_loadu_ps(row), acc[i][0]);
+        acc[i][1] = _mm256_add_ps(_mm256_loadu_ps(row + 8), acc[i][1]);
+      }
+      _mm256_storeu_ps(row, acc[i][0]);
+      _mm256_storeu_ps(row + 8, acc[i][1]);
+    }
+    return;
+  }
+
+  // Edge tile: spill the accumulators, then copy the valid m x n corner.
+  alignas(32) float tile[MR * NR];
+#pragma GCC unroll 6
+  for (int i = 0; i < MR; ++i) {
+    _mm256_store_ps(tile + i * NR, acc[i][0]);
+    _mm256_store_ps(tile + i * NR + 8, acc[i][1]);
+  }
+  for (int i = 0; i < m; ++i) {
+    float* row = c + i * rs_c;
+    for (int j = 0; j < n; ++j) row[j] = accumulate ? row[j] + tile[i * NR + j] : tile[i * NR + j];
+  }
+}
+
+}  // namespace fastnn::avx2

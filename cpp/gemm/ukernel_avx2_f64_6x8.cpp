@@ -1,0 +1,52 @@
+// float64 GEMM micro-kernel for AVX2 + FMA: a 6x8 tile of C held in 12 YMM accumulators.
+// Contract: ukernel.hpp. Compiled with -mavx2 -mfma only.
+#include <immintrin.h>
+
+#include "ukernel.hpp"
+
+namespace fastnn::avx2 {
+
+void dgemm_ukernel_6x8(index_t k, const double* a, const double* b, double* c, index_t rs_c, int m, int n,
+                       bool accumulate) {
+  constexpr int MR = 6, NR = 8;
+  __m256d acc[MR][2];
+#pragma GCC unroll 6
+  for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = _mm256_setzero_pd();
+
+  for (index_t p = 0; p < k; ++p, a += MR, b += NR) {
+    const __m256d b0 = _mm256_load_pd(b), b1 = _mm256_load_pd(b + 4);
+#pragma GCC unroll 6
+    for (int i = 0; i < MR; ++i) {
+      const __m256d ai = _mm256_broadcast_sd(a + i);
+      acc[i][0] = _mm256_fmadd_pd(ai, b0, acc[i][0]);
+      acc[i][1] = _mm256_fmadd_pd(ai, b1, acc[i][1]);
+    }
+  }
+
+  if (m == MR && n == NR) {
+#pragma GCC unroll 6
+    for (int i = 0; i < MR; ++i) {
+      double* row = c + i * rs_c;
+      if (accumulate) {
+        acc[i][0] = _mm256_add_pd(_mm256_loadu_pd(row), acc[i][0]);
+        acc[i][1] = _mm256_add_pd(_mm256_loadu_pd(row + 4), acc[i][1]);
+      }
+      _mm256_storeu_pd(row, acc[i][0]);
+      _mm256_storeu_pd(row + 4, acc[i][1]);
+    }
+    return;
+  }
+
+  alignas(32) double tile[MR * NR];
+#pragma GCC unroll 6
+  for (int i = 0; i < MR; ++i) {
+    _mm256_store_pd(tile + i * NR, acc[i][0]);
+    _mm256_store_pd(tile + i * NR + 4, acc[i][1]);
+  }
+  for (int i = 0; i < m; ++i) {
+    double* row = c + i * rs_c;
+    for (int j = 0; j < n; ++j) row[j] = accumulate ? row[j] + tile[i * NR + j] : tile[i * NR + j];
+  }
+}
+
+}  // namespace fastnn::avx2

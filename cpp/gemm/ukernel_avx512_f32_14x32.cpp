@@ -1,0 +1,62 @@
+// float32 GEMM micro-kernel for AVX-512: a 14x32 tile of C held in 28 ZMM accumulators,
+// leaving registers for the two 16-wide rows of packed B; A values are broadcast from
+// memory into the FMA. Contract: ukernel.hpp. Compiled with the AVX-512 flags only.
+#include <immintrin.h>
+
+#include "ukernel.hpp"
+
+namespace fastnn::avx512 {
+
+void sgemm_ukernel_14x32(index_t k, const float* a, const float* b, float* c, index_t rs_c, int m, int n,
+                         bool accumulate) {
+  constexpr int MR = 14, NR = 32;
+  __m512 acc[MR][2];
+#pragma GCC unroll 14
+  for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+
+  for (index_t p = 0; p < k; ++p, a += MR, b += NR) {
+    const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+#pragma GCC unroll 14
+    for (int i = 0; i < MR; ++i) {
+      const __m512 ai = _mm512_set1_ps(a[i]);
+      acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
+      acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
+    }
+  }
+
+  if (m == MR && n == NR) {
+#pragma GCC unroll 14
+    for (int i = 0; i < MR; ++i) {
+      float* row = c + i * rs_c;
+      if (accumulate) {
+        acc[i][0] = _mm512_add_ps(_mm512_loadu_ps(row), acc[i][0]);
+        acc[i][1] = _mm512_add_ps(_mm512_loadu_ps(row + 16), acc[i][1]);
+      }
+      _mm512_storeu_ps(row, acc[i][0]);
+      _mm512_storeu_ps(row + 16, acc[i][1]);
+    }
+    return;
+  }
+
+  // Edge tile: spill the accumulators, then masked copies of the valid m x n corner.
+  alignas(64) float tile[MR * NR];
+#pragma GCC unroll 14
+  for (int i = 0; i < MR; ++i) {
+    _mm512_store_ps(tile + i * NR, acc[i][0]);
+    _mm512_store_ps(tile + i * NR + 16, acc[i][1]);
+  }
+  const __mmask16 mask0 = n >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << n) - 1);
+  const __mmask16 mask1 = n >= 32 ? __mmask16(0xFFFF) : n > 16 ? __mmask16((1u << (n - 16)) - 1) : __mmask16(0);
+  for (int i = 0; i < m; ++i) {
+    float* row = c + i * rs_c;
+    __m512 v0 = _mm512_load_ps(tile + i * NR), v1 = _mm512_load_ps(tile + i * NR + 16);
+    if (accumulate) {
+      v0 = _mm512_add_ps(_mm512_maskz_loadu_ps(mask0, row), v0);
+      v1 = _mm512_add_ps(_mm512_maskz_loadu_ps(mask1, row + 16), v1);
+    }
+    _mm512_mask_storeu_ps(row, mask0, v0);
+    _mm512_mask_storeu_ps(row + 16, mask1, v1);
+  }
+}
+
+}  // namespace fastnn::avx512

@@ -1,0 +1,150 @@
+#include "linear.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+
+#include "../gemm/gemm.hpp"
+#include "../parallel.hpp"
+#include "../rng/random_bits.hpp"
+
+namespace fastnn {
+
+Activation parse_activation(const std::string& name) {
+  if (name == "identity" || name == "linear") return Activation::identity;
+  if (name == "relu") return Activation::relu;
+  if (name == "leaky_relu") return Activation::leaky_relu;
+  if (name == "sigmoid") return Activation::sigmoid;
+  if (name == "tanh") return Activation::tanh;
+  throw std::invalid_argument("Argument `activation` must be one of 'identity', 'relu', 'leaky_relu', 'sigmoid', "
+                              "'tanh'. Received: activation='" + name + "'");
+}
+
+namespace {
+
+constexpr index_t kSegment = 256;  // columns handled per step: their draws fit on the stack
+
+// The n_total-wide position of C(row, col) in the dropout stream.
+std::uint64_t position_of(const DropoutParams& dropout, index_t n_total, index_t row, index_t col) {
+  return dropout.offset + std::uint64_t(row) * std::uint64_t(n_total) + std::uint64_t(col);
+}
+
+template <class T>
+struct EpilogueContext {
+  const LinearParams<T>* params;
+  index_t n_total;
+};
+
+// bias + activation + dropout on one finished tile of y, while it is still in L1.
+template <class T>
+void linear_epilogue(const void* context, T* c, index_t rs_c, index_t row, index_t col, index_t m, index_t n) {
+  const auto& ctx = *static_cast<const EpilogueContext<T>*>(context);
+  const LinearParams<T>& p = *ctx.params;
+  const T scale = T(p.dropout.keep_scale);
+  std::uint32_t words[kSegment];
+  for (index_t i = 0; i < m; ++i) {
+    T* y = c + i * rs_c;
+    for (index_t start = 0; start < n; start += kSegment) {
+      const index_t length = std::min(kSegment, n - start);
+      T* seg = y + start;
+      const T* bias = p.bias ? p.bias + col + start : nullptr;
+      for (index_t j = 0; j < length; ++j) {
+        const T v = bias ? seg[j] + bias[j] : seg[j];
+        seg[j] = activate(p.activation, v, p.alpha);
+      }
+      if (p.dropout.enabled()) {
+        random_words(p.dropout.seed, position_of(p.dropout, ctx.n_total, row + i, col + start), length, words);
+        for (index_t j = 0; j < length; ++j) seg[j] = words[j] >= p.dropout.threshold ? seg[j] * scale : T(0);
+      }
+    }
+  }
+}
+
+// g = dy ⊙ mask/(1 - rate) ⊙ act'(y / scale) for rows [begin, end).
+template <class T>
+void pre_activation_gradient(index_t begin, index_t end, index_t n, const T* dy, const T* y, T* g,
+                             const LinearParams<T>& p) {
+  const bool dropout = p.dropout.enabled();
+  const T scale = T(p.dropout.keep_scale);
+  const T keep_probability = T(1.0 / p.dropout.keep_scale);  // 1 - rate
+  std::uint32_t words[kSegment];
+  for (index_t i = begin; i < end; ++i) {
+    for (index_t start = 0; start < n; start += kSegment) {
+      const index_t length = std::min(kSegment, n - start);
+      const index_t at = i * n + start;
+      if (dropout) random_words(p.dropout.seed, position_of(p.dropout, n, i, start), length, words);
+      for (index_t j = 0; j < length; ++j) {
+        T grad = dy[at + j];
+        if (dropout) {
+          if (words[j] < p.dropout.threshold) {
+            g[at + j] = T(0);
+            continue;
+          }
+          grad *= scale;
+        }
+        // The kept output is act * scale: undo the scale before taking the derivative.
+        const T act = y ? (dropout ? y[at + j] * keep_probability : y[at + j]) : T(0);
+        g[at + j] = grad * activation_derivative_from_output(p.activation, act, p.alpha);
+      }
+    }
+  }
+}
+
+// db[j] = Σ_i g[i, j], summed in row order (parallel over columns, so deterministic).
+template <class T>
+void column_sums(index_t m, index_t n, const T* g, T* db) {
+  parallel_for(n, std::max<index_t>(16, (index_t{1} << 16) / std::max<index_t>(m, 1)), [&](index_t begin, index_t end) {
+    for (index_t j = begin; j < end; ++j) db[j] = T(0);
+    for (index_t i = 0; i < m; ++i) {
+      const T* row = g + i * n;
+      for (index_t j = begin; j < end; ++j) db[j] += row[j];
+    }
+  });
+}
+
+thread_local AlignedBuffer gradient_workspace;
+
+}  // namespace
+
+template <class T>
+void linear_forward(index_t m, index_t k, index_t n, const MatrixView<T>& x, const MatrixView<T>& w, T* y,
+                    index_t rs_y, const LinearParams<T>& params) {
+  const EpilogueContext<T> context{&params, n};
+  const TileEpilogue<T> epilogue{&linear_epilogue<T>, &context};
+  const bool needs_epilogue = params.bias || params.activation != Activation::identity || params.dropout.enabled();
+  gemm<T>(GemmProblem<T>{m, n, k, x, w, y, rs_y}, needs_epilogue ? &epilogue : nullptr);
+}
+
+template <class T>
+void linear_backward(index_t m, index_t k, index_t n, const T* dy, const MatrixView<T>& x, const MatrixView<T>& w,
+                     const T* y, T* dx, T* dw, T* db, const LinearParams<T>& params) {
+  if (!y && params.activation != Activation::identity) {
+    throw std::invalid_argument("linear_backward needs the forward output y for activation != identity");
+  }
+  const T* g = dy;
+  if (params.activation != Activation::identity || params.dropout.enabled()) {
+    T* buffer = gradient_workspace.reserve_as<T>(std::size_t(std::max<index_t>(m * n, 1)));
+    parallel_for(m, std::max<index_t>(1, (index_t{1} << 15) / std::max<index_t>(n, 1)),
+                 [&](index_t begin, index_t end) { pre_activation_gradient(begin, end, n, dy, y, buffer, params); });
+    g = buffer;
+  }
+  column_sums(m, n, g, db);
+  const MatrixView<T> g_view{g, n, 1};
+  // dx = g · wᵀ: (m, n) · (n, k)
+  gemm<T>(GemmProblem<T>{m, k, n, g_view, MatrixView<T>{w.data, w.cs, w.rs}, dx, k});
+  // dw = xᵀ · g: (k, m) · (m, n)
+  gemm<T>(GemmProblem<T>{k, n, m, MatrixView<T>{x.data, x.cs, x.rs}, g_view, dw, n});
+}
+
+template void linear_forward<float>(index_t, index_t, index_t, const MatrixView<float>&, const MatrixView<float>&,
+                                    float*, index_t, const LinearParams<float>&);
+template void linear_forward<double>(index_t, index_t, index_t, const MatrixView<double>&,
+                                     const MatrixView<double>&, double*, index_t, const LinearParams<double>&);
+template void linear_backward<float>(index_t, index_t, index_t, const float*, const MatrixView<float>&,
+                                     const MatrixView<float>&, const float*, float*, float*, float*,
+                                     const LinearParams<float>&);
+template void linear_backward<double>(index_t, index_t, index_t, const double*, const MatrixView<double>&,
+                                      const MatrixView<double>&, const double*, double*, double*, double*,
+                                      const LinearParams<double>&);
+
+}  // namespace fastnn

@@ -1,0 +1,73 @@
+// Thread count and the one rule for running work in parallel.
+//
+// The thread count is a process-wide setting (like torch.set_num_threads), initialised from
+// OpenMP's default, which honours OMP_NUM_THREADS. Every parallel region passes it explicitly,
+// so a setting made from one Python thread applies to calls made from any other.
+//
+// Kernels never let an exception escape an OpenMP region (it would abort the process):
+// ErrorTrap catches inside the region and rethrows on the calling thread afterwards.
+#pragma once
+
+#include <atomic>
+#include <exception>
+#include <mutex>
+
+#include "common.hpp"
+
+namespace fastnn {
+
+bool openmp_enabled();
+int num_threads();             // the current setting, >= 1 (always 1 without OpenMP)
+void set_num_threads(int n);   // n >= 1; throws std::invalid_argument otherwise
+
+// Threads worth using for `work` units when each thread should get at least `grain` units.
+int threads_for(double work, double grain);
+
+// Index of the calling thread within the current team, and the team size.
+int thread_index();
+int team_size();
+
+class ErrorTrap {
+ public:
+  template <class F>
+  void run(F&& body) noexcept {
+    try {
+      body();
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (!first_) first_ = std::current_exception();
+    }
+  }
+  void rethrow() {
+    if (first_) std::rethrow_exception(first_);
+  }
+
+ private:
+  std::mutex mutex_;
+  std::exception_ptr first_;
+};
+
+// Calls body(begin, end) over [0, count) split into contiguous static chunks of at least
+// `grain` items, one chunk per thread. The split never changes what is computed: kernels
+// that use it compute each item independently of the others.
+template <class Body>
+void parallel_for(index_t count, index_t grain, Body&& body) {
+  if (count <= 0) return;
+  const int threads = threads_for(static_cast<double>(count), static_cast<double>(grain));
+  if (threads <= 1) {
+    body(index_t{0}, count);
+    return;
+  }
+  ErrorTrap trap;
+#if defined(FASTNN_OPENMP)
+#pragma omp parallel num_threads(threads)
+#endif
+  {
+    const index_t t = thread_index(), nt = team_size();
+    const index_t begin = count * t / nt, end = count * (t + 1) / nt;
+    if (begin < end) trap.run([&] { body(begin, end); });
+  }
+  trap.rethrow();
+}
+
+}  // namespace fastnn

@@ -1,0 +1,34 @@
+"""The machine and the thread pool: what fastnn runs on, and with how many threads."""
+
+from __future__ import annotations
+
+from . import _core
+from . import _validation as check
+
+
+def cpu_info():
+    """What fastnn detected and chose, as a dict.
+
+    Keys: ``isa`` (the kernel path in use: "generic", "avx2" or "avx512"; capped by the
+    environment variable ``FASTNN_ISA``), ``isa_supported`` (the best path this CPU runs),
+    ``num_threads``, ``openmp``, ``vendor``, ``cpu``, ``cache_bytes`` (l1d, l2 per core; l3)
+    and ``gemm`` (per dtype: the micro-kernel and its blocking mr, nr, mc, kc, nc).
+    """
+    return _core.cpu_info()
+
+
+def get_num_threads():
+    """The number of threads fastnn's kernels use (initially from ``OMP_NUM_THREADS``)."""
+    return _core.get_num_threads()
+
+
+def set_num_threads(n):
+    """Sets the number of threads for all later calls, from any Python thread (n >= 1).
+
+    Results do not depend on it: every kernel is bitwise identical for any thread count.
+    Without OpenMP at build time fastnn runs single-threaded whatever is set.
+    """
+    n = check.integer(n, "n")
+    if n < 1:
+        raise ValueError(f"Argument `n` must be a positive integer. Received: n={n}")
+    _core.set_num_threads(n)

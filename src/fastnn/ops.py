@@ -1,0 +1,223 @@
+"""Low-level kernels on NumPy arrays: matrix products, the fused dense layer and dropout.
+
+All functions take float32 or float64 arrays (operands must share one dtype: see
+:func:`fastnn._validation.float_arrays` for the mixed-precision rule), run multi-threaded C++
+with the GIL released, and accept ``out=`` to write into a preallocated C-contiguous array.
+
+Random draws come from the Philox4x32-10 stream described in :mod:`fastnn.random`: element
+``i`` (in C order) of a call with ``(seed, offset)`` uses stream position ``offset + i``, so
+results are bitwise identical for any thread count and ISA path, and a window of a longer call
+equals a call with the matching offset.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _core
+from . import _validation as check
+
+__all__ = ["matmul", "linear", "linear_backward", "dropout", "dropout_backward", "dropout_mask", "ACTIVATIONS"]
+
+ACTIVATIONS = ("identity", "relu", "leaky_relu", "sigmoid", "tanh")
+
+
+def matmul(a, b, *, trans_a=False, trans_b=False, out=None):
+    """Matrix product ``op(a) @ op(b)`` with a packed, cache-blocked GEMM.
+
+    ``op(x)`` is ``x.T`` when the matching ``trans_*`` flag is set. Transposed and strided
+    views are read in place by the packing routine, never copied first. The result is bitwise
+    identical for any thread count (the reduction dimension is never split across threads).
+
+    Args:
+        a: (m, k) array, or (k, m) with ``trans_a=True``.
+        b: (k, n) array, or (n, k) with ``trans_b=True``.
+        trans_a, trans_b: use the transpose of ``a`` / ``b``.
+        out: optional C-contiguous (m, n) array of the operands' dtype, not overlapping them.
+
+    Returns:
+        The (m, n) product (``out`` when given).
+
+    Raises:
+        TypeError: non-float or mixed-dtype operands.
+        ValueError: operands that are not 2-D, inner dimensions that differ, a bad ``out``.
+
+    Example:
+        >>> a = np.ones((2, 3), np.float32); b = np.ones((2, 3), np.float32)
+        >>> fastnn.ops.matmul(a, b, trans_b=True)
+        array([[3., 3.],
+               [3., 3.]], dtype=float32)
+    """
+    a, b = check.float_arrays(a=a, b=b)
+    a, b = check.matrix(a, "a"), check.matrix(b, "b")
+    trans_a, trans_b = check.boolean(trans_a, "trans_a"), check.boolean(trans_b, "trans_b")
+    m, k = a.shape[::-1] if trans_a else a.shape
+    k_b, n = b.shape[::-1] if trans_b else b.shape
+    if k != k_b:
+        raise ValueError(
+            f"matmul: op(a) has shape {(m, k)} and op(b) has shape {(k_b, n)}; "
+            f"their inner dimensions {k} and {k_b} differ (a.shape={a.shape}, b.shape={b.shape}, "
+            f"trans_a={trans_a}, trans_b={trans_b})"
+        )
+    out = _output(out, (m, n), a.dtype, inputs=(a, b))
+    _core.gemm(a, b, out, trans_a, trans_b)
+    return out
+
+
+def linear(x, w, b=None, *, activation="identity", alpha=0.01, dropout=0.0, seed=0, offset=0, training=True, out=None):
+    """Fused dense layer ``y = dropout(act(x @ w + b))``.
+
+    The bias, the activation and inverted dropout are applied to each tile of the GEMM's
+    output right after its last reduction step, while it is still in cache: no extra passes
+    over memory. Dropout keeps an element with probability ``1 - dropout`` and scales it by
+    ``1 / (1 - dropout)``; element ``(i, j)`` uses stream position ``offset + i * n + j``.
+
+    Args:
+        x: (batch, in_features) inputs.
+        w: (in_features, out_features) weights.
+        b: optional (out_features,) bias.
+        activation: "identity", "relu", "leaky_relu", "sigmoid" or "tanh".
+        alpha: the slope of leaky_relu for negative inputs (>= 0).
+        dropout: the probability of dropping an output, in [0, 1).
+        seed, offset: the dropout stream and the position of element (0, 0).
+        training: when False, dropout is skipped (the identity).
+        out: optional C-contiguous (batch, out_features) array.
+
+    Returns:
+        y: (batch, out_features).
+
+    Raises:
+        TypeError, ValueError: as for :func:`matmul`, and for a bad activation, alpha, rate,
+        seed or offset, or a bias of the wrong shape.
+    """
+    x, w, b = _dense_operands(x, w, b)
+    m, n = x.shape[0], w.shape[1]
+    act, alpha = _activation(activation, alpha)
+    rate = check.rate(dropout, "dropout") if check.boolean(training, "training") else 0.0
+    seed, offset = check.seed(seed), check.offset(offset, m * n)
+    out = _output(out, (m, n), x.dtype, inputs=(x, w, b))
+    _core.linear(x, w, b, out, act, alpha, rate, seed, offset)
+    return out
+
+
+def linear_backward(dy, x, w, y, *, activation="identity", alpha=0.01, dropout=0.0, seed=0, offset=0):
+    """Gradients of :func:`linear` (called with ``training=True`` and the same settings).
+
+    With ``g = dy * mask / (1 - dropout) * act'(y)`` — the mask regenerated from
+    ``(seed, offset)`` rather than stored, the activation's derivative taken from the forward
+    output ``y`` — returns ``dx = g @ w.T``, ``dw = x.T @ g`` and ``db = g.sum(axis=0)``.
+
+    Args:
+        dy: (batch, out_features) gradient of the loss with respect to y.
+        x, w: the forward inputs.
+        y: the forward output; may be None when ``activation="identity"``.
+        activation, alpha, dropout, seed, offset: the forward call's settings.
+
+    Returns:
+        (dx, dw, db) with the shapes of x, w and (out_features,).
+    """
+    dy, x, w, y = check.float_arrays(dy=dy, x=x, w=w, y=y)
+    x, w = check.matrix(x, "x"), check.matrix(w, "w")
+    _chain(x, w)
+    m, k, n = x.shape[0], x.shape[1], w.shape[1]
+    dy = check.contiguous(_shaped(dy, (m, n), "dy"))
+    act, alpha = _activation(activation, alpha)
+    if y is None and act != "identity":
+        raise ValueError(f"Argument `y` is needed for activation={act!r} (its derivative is taken from y)")
+    if y is not None:
+        y = check.contiguous(_shaped(y, (m, n), "y"))
+    rate = check.rate(dropout, "dropout")
+    seed, offset = check.seed(seed), check.offset(offset, m * n)
+    dx, dw, db = np.empty((m, k), x.dtype), np.empty((k, n), x.dtype), np.empty((n,), x.dtype)
+    _core.linear_backward(dy, x, w, y, dx, dw, db, act, alpha, rate, seed, offset)
+    return dx, dw, db
+
+
+def dropout(x, rate, *, seed, offset=0, training=True, out=None):
+    """Inverted dropout: each element is zeroed with probability ``rate``, the rest scaled by ``1 / (1 - rate)``.
+
+    Element ``i`` of ``x`` in C order uses stream position ``offset + i``; it is dropped when its
+    32-bit draw is below ``round(rate * 2**32)``. One streaming pass: no mask is stored.
+
+    Args:
+        x: float array of any shape.
+        rate: probability of dropping, in [0, 1) (as in PyTorch and Keras).
+        seed: the stream, an int in [0, 2**64).
+        offset: stream position of element 0.
+        training: when False the call is the identity.
+        out: optional C-contiguous array of x's shape and dtype; may be ``x`` itself.
+
+    Returns:
+        The result; when ``rate == 0`` or ``training=False`` and no ``out`` is given, ``x``
+        itself (not a copy).
+    """
+    (x,) = check.float_arrays(x=x)
+    rate = check.rate(rate)
+    seed, offset = check.seed(seed), check.offset(offset, x.size)
+    if out is not None:
+        out = check.output(out, x.shape, x.dtype, inputs=(x,), may_alias=(x,))
+    if not check.boolean(training, "training") or rate == 0.0:
+        if out is None:
+            return x
+        np.copyto(out, x)
+        return out
+    if out is None:
+        out = np.empty(x.shape, x.dtype)
+    _core.dropout(check.contiguous(x), out, rate, seed, offset)
+    return out
+
+
+def dropout_backward(dy, rate, *, seed, offset=0):
+    """Gradient of :func:`dropout`: ``dx = dy * mask / (1 - rate)`` with the forward call's mask.
+
+    Dropout is linear and diagonal, so this is the forward kernel applied to ``dy`` with the
+    same ``(rate, seed, offset)``; the mask is regenerated, never stored.
+    """
+    return dropout(dy, rate, seed=seed, offset=offset, training=True)
+
+
+def dropout_mask(shape, rate, *, seed, offset=0):
+    """The keep-mask that :func:`dropout` applies for these settings: True where kept."""
+    shape = check.shape(shape)
+    rate = check.rate(rate)
+    mask = np.empty(shape, np.bool_)
+    seed, offset = check.seed(seed), check.offset(offset, mask.size)
+    _core.dropout_mask(mask, rate, seed, offset)
+    return mask
+
+
+def _output(out, shape, dtype, inputs):
+    if out is None:
+        return np.empty(shape, dtype)
+    return check.output(out, shape, dtype, inputs=inputs)
+
+
+def _dense_operands(x, w, b):
+    x, w, b = check.float_arrays(x=x, w=w, b=b)
+    x, w = check.matrix(x, "x"), check.matrix(w, "w")
+    _chain(x, w)
+    if b is not None:
+        b = check.contiguous(_shaped(b, (w.shape[1],), "b"))
+    return x, w, b
+
+
+def _chain(x, w):
+    if x.shape[1] != w.shape[0]:
+        raise ValueError(
+            f"Arguments `x` and `w` do not chain: x has shape {x.shape} and w has shape {w.shape}; "
+            f"w must be (in_features, out_features) = ({x.shape[1]}, ...)"
+        )
+
+
+def _shaped(a, shape, name):
+    if a.shape != shape:
+        raise ValueError(f"Argument `{name}` must have shape {shape}. Received shape {a.shape}")
+    return a
+
+
+def _activation(activation, alpha):
+    activation = check.choice(activation, "activation", ACTIVATIONS)
+    alpha = check.real(alpha, "alpha")
+    if alpha < 0:
+        raise ValueError(f"Argument `alpha` must be >= 0. Received: alpha={alpha}")
+    return activation, alpha
