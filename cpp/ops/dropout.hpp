@@ -25,6 +25,11 @@ struct DropoutParams {
 template <class T>
 void dropout(const T* x, T* y, index_t n, const DropoutParams& params);
 
+// The masking step for one chunk whose draws are already in `words`:
+// y[j] = words[j] >= threshold ? x[j] * scale : +0 (y may equal x).
+template <class T>
+void apply_dropout(const std::uint32_t* words, const T* x, T* y, index_t length, std::uint32_t threshold, T scale);
+
 // keep[i] = 1 when element i is kept, else 0.
 void dropout_mask(std::uint8_t* keep, index_t n, const DropoutParams& params);
 

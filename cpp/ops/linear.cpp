@@ -54,7 +54,7 @@ void linear_epilogue(const void* context, T* c, index_t rs_c, index_t row, index
       }
       if (p.dropout.enabled()) {
         random_words(p.dropout.seed, position_of(p.dropout, ctx.n_total, row + i, col + start), length, words);
-        for (index_t j = 0; j < length; ++j) seg[j] = words[j] >= p.dropout.threshold ? seg[j] * scale : T(0);
+        apply_dropout(words, seg, seg, length, p.dropout.threshold, scale);
       }
     }
   }

@@ -6,13 +6,24 @@
 namespace fastnn {
 
 void random_words(std::uint64_t seed, std::uint64_t offset, index_t count, std::uint32_t* out) {
+  if (count <= 0) return;
+  std::uint64_t block = offset >> 2;
   index_t i = 0;
-  std::uint64_t position = offset;
-  while (i < count) {
-    const PhiloxBlock block = philox_block(seed, position >> 2);
-    for (unsigned word = unsigned(position & 3); word < 4 && i < count; ++word, ++i, ++position) {
-      out[i] = block.word[word];
-    }
+  // A partial first block when the offset is not a multiple of four.
+  if (const unsigned first = unsigned(offset & 3); first != 0) {
+    const PhiloxBlock head = philox_block(seed, block++);
+    for (unsigned word = first; word < 4 && i < count; ++word) out[i++] = head.word[word];
+  }
+  for (; i + 4 <= count; i += 4) {
+    const PhiloxBlock full = philox_block(seed, block++);
+    out[i] = full.word[0];
+    out[i + 1] = full.word[1];
+    out[i + 2] = full.word[2];
+    out[i + 3] = full.word[3];
+  }
+  if (i < count) {
+    const PhiloxBlock tail = philox_block(seed, block);
+    for (unsigned word = 0; i < count; ++word) out[i++] = tail.word[word];
   }
 }
 

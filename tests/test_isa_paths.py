@@ -1,0 +1,81 @@
+"""Every ISA path the machine can run: FASTNN_ISA caps the choice, and random streams (dropout
+masks, every fill) are bitwise identical across the paths. The full suite is also rerun under
+each FASTNN_ISA by .ci/run; this file compares the paths with each other in one run."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+import fastnn
+
+PATHS = ["generic", "avx2", "avx512"]
+RUNNABLE = PATHS[: PATHS.index(fastnn.cpu_info()["isa_supported"]) + 1]
+
+# Prints, under the given FASTNN_ISA, the path in use, digests of every random stream, and the
+# worst relative error of a few GEMMs against NumPy.
+PROBE = r"""
+import hashlib, json
+import numpy as np
+import fastnn
+
+def digest(a):
+    return hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()
+
+streams = {"mask": digest(fastnn.ops.dropout_mask(100_003, 0.3, seed=5, offset=7)),
+           "bits": digest(fastnn.random.random_bits(100_003, seed=2**40 + 3, offset=1))}
+for dtype in ("float32", "float64"):
+    x = np.linspace(-3, 3, 100_003).astype(dtype)
+    streams["dropout_" + dtype] = digest(fastnn.ops.dropout(x, 0.6, seed=9, offset=3))
+    for fill in ("uniform", "normal", "truncated_normal"):
+        streams[fill + "_" + dtype] = digest(getattr(fastnn.random, fill)(100_003, seed=11, offset=5, dtype=dtype))
+rng = np.random.default_rng(0)
+errors = []
+for dtype in ("float32", "float64"):
+    for m, n, k in [(1, 1, 1), (37, 53, 71), (300, 211, 257)]:
+        a, b = rng.standard_normal((m, k)).astype(dtype), rng.standard_normal((k, n)).astype(dtype)
+        ref = a.astype(np.float64) @ b.astype(np.float64)
+        errors.append(float(np.max(np.abs(fastnn.ops.matmul(a, b) - ref) / (np.abs(a) @ np.abs(b)).astype(np.float64))))
+print(json.dumps({"isa": fastnn.cpu_info()["isa"], "streams": streams, "gemm_error": max(errors)}))
+"""
+
+
+def run_probe(isa):
+    env = dict(os.environ, FASTNN_ISA=isa)
+    done = subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+@pytest.fixture(scope="module")
+def probes():
+    return {isa: run_probe(isa) for isa in RUNNABLE}
+
+
+def test_fastnn_isa_selects_each_runnable_path(probes):
+    for isa, probe in probes.items():
+        assert probe["isa"] == isa
+
+
+def test_random_streams_are_bitwise_identical_across_paths(probes):
+    reference = probes["generic"]["streams"]
+    for isa, probe in probes.items():
+        assert probe["streams"] == reference, f"{isa} differs from generic"
+
+
+def test_gemm_is_accurate_on_every_path(probes):
+    for isa, probe in probes.items():
+        assert probe["gemm_error"] < 1e-5, isa
+
+
+def test_a_cap_above_the_cpu_falls_back_to_the_best_supported():
+    assert run_probe("avx512")["isa"] == fastnn.cpu_info()["isa_supported"]
+
+
+def test_unknown_isa_name_fails_the_import_clearly():
+    env = dict(os.environ, FASTNN_ISA="sse9")
+    done = subprocess.run([sys.executable, "-c", "import fastnn"], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert "FASTNN_ISA must be one of 'generic', 'avx2', 'avx512'. Received: FASTNN_ISA='sse9'" in done.stderr

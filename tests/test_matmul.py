@@ -1,0 +1,198 @@
+"""fastnn.ops.matmul against a float64 NumPy reference: every transpose combination, both dtypes,
+sizes around each block size of the GEMM in use, strided/transposed/broadcast views, and
+bitwise reproducibility across thread counts."""
+
+import numpy as np
+import pytest
+
+import fastnn
+from conftest import blocking, machine_eps, num_threads
+
+DTYPES = [np.float32, np.float64]
+TRANSPOSES = [(False, False), (True, False), (False, True), (True, True)]
+
+
+def operands(rng, m, n, k, dtype, trans_a, trans_b):
+    a = rng.standard_normal((k, m) if trans_a else (m, k)).astype(dtype)
+    b = rng.standard_normal((n, k) if trans_b else (k, n)).astype(dtype)
+    return a, b
+
+
+def assert_matches_reference(c, a, b, trans_a=False, trans_b=False):
+    """|C - A·B| <= (k + 2)·eps·(|A|·|B|): the classical worst-case bound for a k-term dot product."""
+    a64 = a.astype(np.float64).T if trans_a else a.astype(np.float64)
+    b64 = b.astype(np.float64).T if trans_b else b.astype(np.float64)
+    reference = a64 @ b64
+    k = a64.shape[1]
+    bound = (k + 2) * machine_eps(c.dtype) * (np.abs(a64) @ np.abs(b64)) + np.finfo(c.dtype).tiny
+    assert c.shape == reference.shape
+    error = np.abs(c.astype(np.float64) - reference)
+    assert np.all(error <= bound), f"error exceeds the bound by up to {np.max(error / bound):.3g}x"
+
+
+def boundary_sizes(block, small=(0, 1, 2, 7, 13)):
+    sizes = set(small)
+    for size in block:
+        sizes.update({size - 1, size, size + 1})
+    return sorted(s for s in sizes if s >= 0)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("trans_a, trans_b", TRANSPOSES)
+def test_m_across_row_blocks(rng, dtype, trans_a, trans_b):
+    bs = blocking(dtype)
+    for m in boundary_sizes([bs["mr"], 2 * bs["mr"], bs["mc"]]):
+        a, b = operands(rng, m, 19, 23, dtype, trans_a, trans_b)
+        assert_matches_reference(fastnn.ops.matmul(a, b, trans_a=trans_a, trans_b=trans_b), a, b, trans_a, trans_b)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("trans_a, trans_b", TRANSPOSES)
+def test_n_across_column_blocks(rng, dtype, trans_a, trans_b):
+    bs = blocking(dtype)
+    for n in boundary_sizes([bs["nr"], 2 * bs["nr"], bs["nc"]]):
+        a, b = operands(rng, 11, n, 5, dtype, trans_a, trans_b)
+        assert_matches_reference(fastnn.ops.matmul(a, b, trans_a=trans_a, trans_b=trans_b), a, b, trans_a, trans_b)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("trans_a, trans_b", TRANSPOSES)
+def test_k_across_depth_blocks(rng, dtype, trans_a, trans_b):
+    bs = blocking(dtype)
+    for k in boundary_sizes([bs["kc"], 2 * bs["kc"]]):
+        a, b = operands(rng, 17, 21, k, dtype, trans_a, trans_b)
+        assert_matches_reference(fastnn.ops.matmul(a, b, trans_a=trans_a, trans_b=trans_b), a, b, trans_a, trans_b)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("m, n, k", [(1009, 1013, 1019), (1, 1031, 997), (1021, 1, 1033), (257, 263, 1), (2, 3, 4099)])
+def test_large_and_prime_shapes(rng, dtype, m, n, k):
+    for trans_a, trans_b in TRANSPOSES:
+        a, b = operands(rng, m, n, k, dtype, trans_a, trans_b)
+        assert_matches_reference(fastnn.ops.matmul(a, b, trans_a=trans_a, trans_b=trans_b), a, b, trans_a, trans_b)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_empty_reduction_gives_zeros(dtype):
+    out = fastnn.ops.matmul(np.ones((3, 0), dtype), np.ones((0, 4), dtype))
+    assert out.shape == (3, 4) and out.dtype == dtype and not out.any()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape_a, shape_b", [((0, 5), (5, 3)), ((4, 5), (5, 0)), ((0, 0), (0, 0))])
+def test_empty_outputs(dtype, shape_a, shape_b):
+    out = fastnn.ops.matmul(np.ones(shape_a, dtype), np.ones(shape_b, dtype))
+    assert out.shape == (shape_a[0], shape_b[1])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_strided_negative_fortran_and_broadcast_views(rng, dtype):
+    base = rng.standard_normal((90, 80)).astype(dtype)
+    views = {
+        "strided": base[::3, ::2],           # (30, 40)
+        "negative": base[::-3, ::-2],        # (30, 40)
+        "fortran": np.asfortranarray(base[:30, :40]),
+        "broadcast": np.broadcast_to(base[0, :40], (30, 40)),  # row stride 0
+    }
+    b = rng.standard_normal((40, 25)).astype(dtype)
+    for name, a in views.items():
+        assert_matches_reference(fastnn.ops.matmul(a, b), a, b)
+        assert_matches_reference(fastnn.ops.matmul(b, a, trans_a=True, trans_b=True), b, a, True, True)
+
+
+def test_misaligned_strides_are_handled():
+    raw = np.zeros(4 * 12 * 10 + 1, np.uint8)[1:]
+    a = raw.view(np.float32).reshape(12, 10)  # unaligned data pointer
+    a[...] = np.arange(120, dtype=np.float32).reshape(12, 10)
+    b = np.eye(10, dtype=np.float32)
+    np.testing.assert_array_equal(fastnn.ops.matmul(a, b), a)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_out_is_written_in_place_and_returned(rng, dtype):
+    a, b = operands(rng, 40, 30, 20, dtype, False, False)
+    out = np.full((40, 30), np.nan, dtype)
+    result = fastnn.ops.matmul(a, b, out=out)
+    assert result is out
+    assert_matches_reference(out, a, b)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("m, n, k", [(600, 500, 700), (128, 10, 512), (3, 2000, 300), (2000, 3, 300)])
+def test_bitwise_identical_for_any_thread_count(rng, dtype, m, n, k):
+    for trans_a, trans_b in TRANSPOSES:
+        a, b = operands(rng, m, n, k, dtype, trans_a, trans_b)
+        results = []
+        for threads in (1, 2, 3, 4):
+            with num_threads(threads):
+                results.append(fastnn.ops.matmul(a, b, trans_a=trans_a, trans_b=trans_b))
+        for other in results[1:]:
+            np.testing.assert_array_equal(results[0], other)
+
+
+def test_strides_past_32_bit_indexing():
+    """A row stride of 2**31 elements: index arithmetic must be 64-bit (pages are untouched zeros)."""
+    stride = 2**31
+    base = np.zeros(stride + 8, np.float32)  # 8 GiB of virtual memory, two pages touched
+    base[:4] = [1, 2, 3, 4]
+    base[stride : stride + 4] = [5, 6, 7, 8]
+    a = np.lib.stride_tricks.as_strided(base, shape=(2, 4), strides=(stride * 4, 4))
+    b = np.arange(8, dtype=np.float32).reshape(4, 2)
+    np.testing.assert_array_equal(fastnn.ops.matmul(a, b), np.array([[1, 2, 3, 4], [5, 6, 7, 8]], np.float32) @ b)
+    np.testing.assert_array_equal(fastnn.ops.matmul(b, a, trans_a=True, trans_b=True), b.T @ a.T.copy())
+
+
+def test_python_sequences_are_accepted():
+    np.testing.assert_array_equal(fastnn.ops.matmul([[1.0, 2.0]], [[3.0], [4.0]]), [[11.0]])
+
+
+class TestBadInput:
+    def test_inner_dimensions_must_agree(self):
+        with pytest.raises(ValueError, match=r"\(2, 3\).*\(4, 5\)"):
+            fastnn.ops.matmul(np.ones((2, 3)), np.ones((4, 5)))
+
+    @pytest.mark.parametrize("shape", [(2, 3, 4), (3,), ()])
+    def test_operands_must_be_2d(self, shape):
+        with pytest.raises(ValueError, match="`a` must be a 2-D array"):
+            fastnn.ops.matmul(np.ones(shape), np.ones((3, 3)))
+
+    @pytest.mark.parametrize("dtype", [np.int32, np.int64, np.complex64, np.bool_, object, np.float16])
+    def test_non_float_dtypes_raise_type_error(self, dtype):
+        with pytest.raises(TypeError, match="`a`"):
+            fastnn.ops.matmul(np.ones((2, 2), dtype), np.ones((2, 2)))
+
+    def test_mixed_precision_raises_type_error(self):
+        with pytest.raises(TypeError, match="a is float32, b is float64"):
+            fastnn.ops.matmul(np.ones((2, 2), np.float32), np.ones((2, 2), np.float64))
+
+    def test_non_bool_transpose_flag(self):
+        with pytest.raises(TypeError, match="trans_a"):
+            fastnn.ops.matmul(np.ones((2, 2)), np.ones((2, 2)), trans_a=1)
+
+    @pytest.mark.parametrize(
+        "out, message",
+        [
+            (np.empty((3, 3)), "shape"),
+            (np.empty((2, 2), np.float32), "dtype"),
+            (np.empty((2, 4))[:, ::2], "C-contiguous"),
+            (np.asfortranarray(np.empty((2, 2))), "C-contiguous"),
+        ],
+    )
+    def test_bad_out(self, out, message):
+        with pytest.raises(ValueError, match=message):
+            fastnn.ops.matmul(np.ones((2, 2)), np.ones((2, 2)), out=out)
+
+    def test_read_only_out(self):
+        out = np.empty((2, 2))
+        out.flags.writeable = False
+        with pytest.raises(ValueError, match="read-only"):
+            fastnn.ops.matmul(np.ones((2, 2)), np.ones((2, 2)), out=out)
+
+    def test_out_overlapping_an_operand(self):
+        a = np.ones((3, 3))
+        with pytest.raises(ValueError, match="overlaps"):
+            fastnn.ops.matmul(a, np.ones((3, 3)), out=a)
+
+    def test_out_that_is_not_an_array(self):
+        with pytest.raises(TypeError, match="`out`"):
+            fastnn.ops.matmul(np.ones((2, 2)), np.ones((2, 2)), out=[[0, 0], [0, 0]])

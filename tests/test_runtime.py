@@ -1,0 +1,45 @@
+"""cpu_info, thread settings, and what the package exposes."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+import fastnn
+from conftest import num_threads
+
+
+def test_cpu_info_names_the_path_and_the_threads():
+    info = fastnn.cpu_info()
+    assert info["isa"] in ("generic", "avx2", "avx512")
+    assert info["num_threads"] == fastnn.get_num_threads() >= 1
+    for dtype in ("float32", "float64"):
+        gemm = info["gemm"][dtype]
+        assert gemm["mc"] % gemm["mr"] == 0 and gemm["nc"] % gemm["nr"] == 0 and gemm["kc"] > 0
+        assert info["isa"] in gemm["kernel"]
+    assert all(info["cache_bytes"][level] > 0 for level in ("l1d", "l2", "l3"))
+
+
+def test_set_num_threads_round_trips():
+    with num_threads(3):
+        assert fastnn.get_num_threads() == (3 if fastnn.cpu_info()["openmp"] else 1)
+        assert fastnn.cpu_info()["num_threads"] == fastnn.get_num_threads()
+
+
+@pytest.mark.parametrize("n, error", [(0, ValueError), (-2, ValueError), (1.5, TypeError), ("2", TypeError), (True, TypeError)])
+def test_set_num_threads_rejects_bad_values(n, error):
+    with pytest.raises(error, match="`n`"):
+        fastnn.set_num_threads(n)
+
+
+def test_threads_follow_omp_num_threads():
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    code = "import fastnn; print(fastnn.get_num_threads())"
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "1", done.stderr
+
+
+def test_public_modules():
+    assert {"ops", "init", "random", "cpu_info", "set_num_threads", "get_num_threads"} <= set(fastnn.__all__)
+    assert fastnn.__version__
