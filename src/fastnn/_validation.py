@@ -96,6 +96,15 @@ def real(value, name):
     return value
 
 
+def representable(value, name, dtype):
+    """`value` (already a finite float) must stay finite when rounded to `dtype`."""
+    with np.errstate(over="ignore"):
+        rounded = np.array(value, dtype=np.float64).astype(dtype)
+    if not np.isfinite(rounded):
+        raise ValueError(f"Argument `{name}` overflows {np.dtype(dtype)}. Received: {name}={value}")
+    return value
+
+
 def integer(value, name):
     if isinstance(value, (bool, np.bool_)):
         raise TypeError(f"Argument `{name}` must be an integer. Received: {name}={value!r}")
@@ -122,11 +131,12 @@ def seed(value, name="seed"):
 
 
 def offset(value, size, name="offset"):
-    """A stream position: the last element, offset + size - 1, must stay below 2**64."""
+    """A stream position in [0, 2**64) whose last element, offset + size - 1, stays below 2**64."""
     value = integer(value, name)
-    if value < 0 or value + size > UINT64_LIMIT:
+    if value < 0 or value >= UINT64_LIMIT or value + size > UINT64_LIMIT:
         raise ValueError(
-            f"Argument `{name}` must be >= 0 with {name} + size <= 2**64. Received: {name}={value} (size {size})"
+            f"Argument `{name}` must be in [0, 2**64) with {name} + size <= 2**64. "
+            f"Received: {name}={value} (size {size})"
         )
     return value
 

@@ -93,16 +93,19 @@ def calculate_gain(nonlinearity, param=None):
 
 def zeros(shape, *, seed=None, dtype=np.float32):
     """All zeros. Fine for biases; for weights it never breaks the symmetry between units."""
+    _unused_seed(seed)
     return np.zeros(check.shape(shape), check.float_dtype(dtype))
 
 
 def ones(shape, *, seed=None, dtype=np.float32):
     """All ones."""
+    _unused_seed(seed)
     return np.ones(check.shape(shape), check.float_dtype(dtype))
 
 
 def constant(shape, value=0.0, *, seed=None, dtype=np.float32):
     """Every element equal to ``value``."""
+    _unused_seed(seed)
     return np.full(check.shape(shape), check.real(value, "value"), check.float_dtype(dtype))
 
 
@@ -176,7 +179,7 @@ def he_uniform(shape, *, a=0.0, mode="fan_in", nonlinearity="leaky_relu", seed=N
     of slope ``a`` (PyTorch's arguments). K. He, X. Zhang, S. Ren and J. Sun, "Delving deep into
     rectifiers", ICCV 2015.
     """
-    gain = calculate_gain(nonlinearity, a)
+    gain = calculate_gain(nonlinearity, check.real(a, "a"))
     return variance_scaling(shape, scale=gain**2, mode=mode, distribution="uniform", seed=seed, dtype=dtype)
 
 
@@ -185,7 +188,7 @@ def he_normal(shape, *, a=0.0, mode="fan_in", nonlinearity="leaky_relu", seed=No
 
     For ReLU units. He et al., ICCV 2015.
     """
-    gain = calculate_gain(nonlinearity, a)
+    gain = calculate_gain(nonlinearity, check.real(a, "a"))
     return variance_scaling(shape, scale=gain**2, mode=mode, distribution="normal", seed=seed, dtype=dtype)
 
 
@@ -230,6 +233,7 @@ def orthogonal(shape, *, gain=1.0, seed=None, dtype=np.float32):
 def identity(shape, *, gain=1.0, seed=None, dtype=np.float32):
     """``gain`` times the identity matrix (2-D shapes; non-square ones get ones on the diagonal)."""
     shape = check.shape(shape)
+    _unused_seed(seed)
     if len(shape) != 2:
         raise ValueError(f"identity needs a 2-D shape. Received: shape={shape}")
     return (_gain(gain) * np.eye(*shape)).astype(check.float_dtype(dtype))
@@ -252,6 +256,12 @@ def get(name):
 
 def _seed(seed):
     return _random.new_seed() if seed is None else check.seed(seed)
+
+
+def _unused_seed(seed):
+    """Deterministic initializers take `seed` for a uniform signature; a bad one is still an error."""
+    if seed is not None:
+        check.seed(seed)
 
 
 def _gain(gain):

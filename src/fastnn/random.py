@@ -65,7 +65,8 @@ def random_bits(shape, *, seed, offset=0):
 def uniform(shape, low=0.0, high=1.0, *, seed, offset=0, dtype=np.float32):
     """Uniform values in ``[low, high)`` (``high`` is never returned, also after rounding)."""
     out = np.empty(check.shape(shape), check.float_dtype(dtype))
-    low, high = check.real(low, "low"), check.real(high, "high")
+    low = check.representable(check.real(low, "low"), "low", out.dtype)
+    high = check.representable(check.real(high, "high"), "high", out.dtype)
     if not out.dtype.type(low) < out.dtype.type(high) or not np.isfinite(high - low):
         raise ValueError(f"Arguments must satisfy low < high with a finite span in {out.dtype}. Received: low={low}, high={high}")
     _core.fill_uniform(out, low, high, check.seed(seed), check.offset(offset, out.size))
@@ -75,7 +76,7 @@ def uniform(shape, low=0.0, high=1.0, *, seed, offset=0, dtype=np.float32):
 def normal(shape, mean=0.0, std=1.0, *, seed, offset=0, dtype=np.float32):
     """Normal values N(mean, std²) (Box-Muller; tails exact to about 8.5 standard deviations)."""
     out = np.empty(check.shape(shape), check.float_dtype(dtype))
-    mean, std = check.real(mean, "mean"), _std(std)
+    mean, std = _mean_and_std(mean, std, out.dtype)
     _core.fill_normal(out, mean, std, check.seed(seed), check.offset(offset, out.size))
     return out
 
@@ -87,16 +88,17 @@ def truncated_normal(shape, mean=0.0, std=1.0, *, seed, offset=0, dtype=np.float
     TensorFlow); the values' own standard deviation is about ``0.87962566 * std``.
     """
     out = np.empty(check.shape(shape), check.float_dtype(dtype))
-    mean, std = check.real(mean, "mean"), _std(std)
+    mean, std = _mean_and_std(mean, std, out.dtype)
     _core.fill_truncated_normal(out, mean, std, check.seed(seed), check.offset(offset, out.size))
     return out
 
 
-def _std(std):
-    std = check.real(std, "std")
+def _mean_and_std(mean, std, dtype):
+    mean = check.representable(check.real(mean, "mean"), "mean", dtype)
+    std = check.representable(check.real(std, "std"), "std", dtype)
     if std < 0:
         raise ValueError(f"Argument `std` must be >= 0. Received: std={std}")
-    return std
+    return mean, std
 
 
 def _words(values, count, name):
