@@ -3,8 +3,9 @@
 // Included by portable translation units only.
 #pragma once
 
-#include <cmath>
 #include <string>
+
+#include "../common.hpp"
 
 namespace fastnn {
 
@@ -13,32 +14,14 @@ enum class Activation : int { identity = 0, relu = 1, leaky_relu = 2, sigmoid = 
 // Throws std::invalid_argument for an unknown name.
 Activation parse_activation(const std::string& name);
 
+// y[j] = act(y[j] + bias[j]) for j < n; bias may be null. One loop per activation (the choice
+// is made once per call, not per element), so the compiler can vectorize each.
 template <class T>
-inline T activate(Activation act, T v, T alpha) {
-  switch (act) {
-    case Activation::relu: return v < T(0) ? T(0) : v;  // NaN propagates
-    case Activation::leaky_relu: return v < T(0) ? alpha * v : v;
-    case Activation::sigmoid: {
-      // Stable on both tails: exp never overflows.
-      if (v >= T(0)) return T(1) / (T(1) + std::exp(-v));
-      const T e = std::exp(v);
-      return e / (T(1) + e);
-    }
-    case Activation::tanh: return std::tanh(v);
-    default: return v;
-  }
-}
+void bias_and_activation(T* y, const T* bias, index_t n, Activation act, T alpha);
 
-// d act / d v at the point where act(v) == y. Relu-type derivatives at 0 take the left value.
+// g[j] *= act'(v) at the v where act(v) == y[j] * y_scale (y_scale undoes dropout's scaling).
+// ReLU-type derivatives at 0 take the left value.
 template <class T>
-inline T activation_derivative_from_output(Activation act, T y, T alpha) {
-  switch (act) {
-    case Activation::relu: return y > T(0) ? T(1) : T(0);
-    case Activation::leaky_relu: return y > T(0) ? T(1) : alpha;
-    case Activation::sigmoid: return y * (T(1) - y);
-    case Activation::tanh: return T(1) - y * y;
-    default: return T(1);
-  }
-}
+void multiply_by_derivative(T* g, const T* y, index_t n, Activation act, T alpha, T y_scale);
 
 }  // namespace fastnn

@@ -2,23 +2,12 @@
 
 #include <algorithm>
 #include <stdexcept>
-#include <string>
 
 #include "../gemm/gemm.hpp"
 #include "../parallel.hpp"
 #include "../rng/random_bits.hpp"
 
 namespace fastnn {
-
-Activation parse_activation(const std::string& name) {
-  if (name == "identity" || name == "linear") return Activation::identity;
-  if (name == "relu") return Activation::relu;
-  if (name == "leaky_relu") return Activation::leaky_relu;
-  if (name == "sigmoid") return Activation::sigmoid;
-  if (name == "tanh") return Activation::tanh;
-  throw std::invalid_argument("Argument `activation` must be one of 'identity', 'relu', 'leaky_relu', 'sigmoid', "
-                              "'tanh'. Received: activation='" + name + "'");
-}
 
 namespace {
 
@@ -47,11 +36,7 @@ void linear_epilogue(const void* context, T* c, index_t rs_c, index_t row, index
     for (index_t start = 0; start < n; start += kSegment) {
       const index_t length = std::min(kSegment, n - start);
       T* seg = y + start;
-      const T* bias = p.bias ? p.bias + col + start : nullptr;
-      for (index_t j = 0; j < length; ++j) {
-        const T v = bias ? seg[j] + bias[j] : seg[j];
-        seg[j] = activate(p.activation, v, p.alpha);
-      }
+      bias_and_activation(seg, p.bias ? p.bias + col + start : nullptr, length, p.activation, p.alpha);
       if (p.dropout.enabled()) {
         random_words(p.dropout.seed, position_of(p.dropout, ctx.n_total, row + i, col + start), length, words);
         apply_dropout(words, seg, seg, length, p.dropout.threshold, scale);
@@ -66,26 +51,19 @@ void pre_activation_gradient(index_t begin, index_t end, index_t n, const T* dy,
                              const LinearParams<T>& p) {
   const bool dropout = p.dropout.enabled();
   const T scale = T(p.dropout.keep_scale);
-  const T keep_probability = T(1.0 / p.dropout.keep_scale);  // 1 - rate
+  const T keep_probability = dropout ? T(1.0 / p.dropout.keep_scale) : T(1);  // undoes the kept outputs' scale
   std::uint32_t words[kSegment];
   for (index_t i = begin; i < end; ++i) {
     for (index_t start = 0; start < n; start += kSegment) {
       const index_t length = std::min(kSegment, n - start);
       const index_t at = i * n + start;
-      if (dropout) random_words(p.dropout.seed, position_of(p.dropout, n, i, start), length, words);
-      for (index_t j = 0; j < length; ++j) {
-        T grad = dy[at + j];
-        if (dropout) {
-          if (words[j] < p.dropout.threshold) {
-            g[at + j] = T(0);
-            continue;
-          }
-          grad *= scale;
-        }
-        // The kept output is act * scale: undo the scale before taking the derivative.
-        const T act = y ? (dropout ? y[at + j] * keep_probability : y[at + j]) : T(0);
-        g[at + j] = grad * activation_derivative_from_output(p.activation, act, p.alpha);
+      if (dropout) {
+        random_words(p.dropout.seed, position_of(p.dropout, n, i, start), length, words);
+        apply_dropout(words, dy + at, g + at, length, p.dropout.threshold, scale);
+      } else {
+        std::copy(dy + at, dy + at + length, g + at);
       }
+      if (y) multiply_by_derivative(g + at, y + at, length, p.activation, p.alpha, keep_probability);
     }
   }
 }
