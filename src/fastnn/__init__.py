@@ -1,12 +1,19 @@
-"""fastnn: fast, exactly reproducible neural-network building blocks for the CPU.
+"""fastnn: fast, exactly reproducible neural networks for the CPU.
 
-Modules: :mod:`fastnn.ops` (matmul, the fused dense layer, dropout), :mod:`fastnn.init`
-(weight initializers), :mod:`fastnn.random` (the Philox4x32-10 stream they all draw from).
+Low level: :mod:`fastnn.ops` (matmul, the fused dense layer, dropout), :mod:`fastnn.init` (weight
+initializers), :mod:`fastnn.random` (the Philox4x32-10 stream they all draw from).
+Models: :class:`Sequential` with :mod:`fastnn.layers`, :mod:`fastnn.losses`,
+:mod:`fastnn.optimizers`, :mod:`fastnn.regularizers` and :mod:`fastnn.callbacks`.
 """
-
-from . import init, ops, random
-from ._runtime import cpu_info, get_num_threads, set_num_threads
 
 __version__ = "0.1.0"
 
-__all__ = ["init", "ops", "random", "cpu_info", "get_num_threads", "set_num_threads", "__version__"]
+from . import callbacks, init, layers, losses, optimizers, ops, random, regularizers
+from ._runtime import cpu_info, get_num_threads, set_num_threads
+from .model import Sequential
+from .saving import load_model
+
+__all__ = [
+    "Sequential", "load_model", "layers", "losses", "optimizers", "regularizers", "callbacks",
+    "init", "ops", "random", "cpu_info", "get_num_threads", "set_num_threads", "__version__",
+]

@@ -35,12 +35,50 @@ import numpy as np
 from . import _core
 from . import _validation as check
 
-__all__ = ["philox4x32", "random_bits", "uniform", "normal", "truncated_normal", "new_seed"]
+__all__ = [
+    "philox4x32", "random_bits", "uniform", "normal", "truncated_normal", "permutation", "derive_seed", "new_seed",
+]
+
+_MASK32 = 0xFFFFFFFF
+_DERIVE_TAG = 0x5EED5EED  # counter word 2 of derivation blocks: never used by a fill's block
 
 
 def new_seed():
     """A fresh 64-bit seed from the operating system's entropy source."""
     return secrets.randbits(64)
+
+
+def derive_seed(seed, *path):
+    """A seed for the sub-stream named by ``path`` (non-negative ints), drawn from stream ``seed``.
+
+    Each step is one Philox block, ``philox4x32((p % 2**32, p // 2**32, 0x5EED5EED, 0), key(seed))``,
+    whose first two words form the next seed. Models use it to give every layer, parameter and
+    epoch its own independent stream from one user seed.
+
+    Example:
+        >>> fastnn.random.derive_seed(42, 3, 1) == fastnn.random.derive_seed(42, 3, 1)
+        True
+    """
+    seed = check.seed(seed)
+    for index, part in enumerate(path):
+        part = check.seed(part, f"path[{index}]")
+        words = _core.philox4x32([part & _MASK32, part >> 32, _DERIVE_TAG, 0], [seed & _MASK32, seed >> 32])
+        seed = words[0] | (words[1] << 32)
+    return seed
+
+
+def permutation(n, *, seed, offset=0):
+    """A uniformly random permutation of ``range(n)``: the stable argsort of 64-bit draws.
+
+    Position ``offset + 2 i`` and ``offset + 2 i + 1`` give element ``i``'s key (low and high
+    words), so the result is a pure function of ``(n, seed, offset)`` on every machine.
+    """
+    n = check.integer(n, "n")
+    if n < 0:
+        raise ValueError(f"Argument `n` must be >= 0. Received: n={n}")
+    words = random_bits(2 * n, seed=seed, offset=offset).astype(np.uint64)
+    keys = words[0::2] | (words[1::2] << np.uint64(32))
+    return np.argsort(keys, kind="stable")
 
 
 def philox4x32(counter, key):

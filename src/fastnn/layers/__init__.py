@@ -1,0 +1,12 @@
+"""Layers: each works on its own on NumPy arrays (forward, backward, params, grads, build)."""
+
+from .activations import Activation, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from .base import Layer
+from .dense import Dense
+from .dropout import Dropout
+from .flatten import Flatten
+
+__all__ = ["Layer", "Dense", "Dropout", "Flatten", "Activation", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax"]
+
+# Classes a saved model may name: loading builds only these, never anything named in the file.
+REGISTRY = {cls.__name__: cls for cls in (Dense, Dropout, Flatten, ReLU, LeakyReLU, Sigmoid, Tanh, Softmax)}
