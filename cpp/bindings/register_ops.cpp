@@ -42,7 +42,7 @@ void linear_binding(const py::array& x, const py::array& w, const py::object& bi
 }
 
 void linear_backward_binding(const py::array& dy, const py::array& x, const py::array& w, const py::object& y,
-                             py::array dx, py::array dw, py::array db, const std::string& activation, double alpha,
+                             const py::object& dx, py::array dw, py::array db, const std::string& activation, double alpha,
                              double rate, std::uint64_t seed, std::uint64_t offset) {
   dispatch_float(dy, "dy", [&](auto tag) {
     using T = decltype(tag);
@@ -58,11 +58,16 @@ void linear_backward_binding(const py::array& dy, const py::array& x, const py::
       require_shape(ya, "y", {m, n});
       y_data = contiguous_input<T>(ya, "y");
     }
-    require_shape(dx, "dx", {m, k});
+    T* dx_data = nullptr;
+    if (!dx.is_none()) {
+      if (!py::isinstance<py::array>(dx)) throw py::type_error("Argument `dx` must be a NumPy array or None");
+      auto dx_array = py::reinterpret_borrow<py::array>(dx);
+      require_shape(dx_array, "dx", {m, k});
+      dx_data = contiguous_output<T>(dx_array, "dx");
+    }
     require_shape(dw, "dw", {k, n});
     require_shape(db, "db", {n});
     const LinearParams<T> params = linear_params<T>(py::none(), n, activation, alpha, rate, seed, offset);
-    T* dx_data = contiguous_output<T>(dx, "dx");
     T* dw_data = contiguous_output<T>(dw, "dw");
     T* db_data = contiguous_output<T>(db, "db");
     py::gil_scoped_release release;

@@ -1,14 +1,18 @@
 // The portable five-loop GEMM (BLIS's algorithm) around the micro-kernel of the chosen ISA:
 //
-//   jc: columns of C in steps of NC      — one kc x nc block of B packed, shared by the team
+//   jc: columns of C in steps of NC      — one kc x nc block of B packed
 //    pc: the reduction in steps of KC    — each element's sum runs over pc in order
-//     ic: rows of C in steps of MC       — each thread packs its own mc x kc block of A
+//     ic: rows of C in steps of MC       — one mc x kc block of A packed
 //      jr: columns in steps of NR        — one packed B micro-panel stays in L1
 //       ir: rows in steps of MR          — the micro-kernel: an MR x NR tile of C
 //
-// Threads split the (ir, jr) tiles of each jc block in a 2-D grid; they never split the
-// reduction, and every tile runs the same micro-kernel whatever its size, so the result does
-// not depend on the thread count.
+// Threads split C into a 2-D grid of rectangles (at MR x NR granularity) and each runs the five
+// loops over its own rectangle with its own packing buffers: no barrier inside a call, so a
+// thread that the OS deschedules delays nobody but itself (a shared packed B would need two
+// barriers per KC step, which an oversubscribed machine turns into a stall each). Packing B once
+// per thread row costs about (threads / m) of the arithmetic. The reduction is never split and
+// every tile runs the same micro-kernel whatever its size, so the result does not depend on the
+// thread count.
 #include "gemm.hpp"
 
 #include <algorithm>
@@ -44,12 +48,9 @@ ThreadGrid choose_grid(index_t row_tiles, index_t col_tiles, index_t threads) {
   return best;
 }
 
-// Per calling thread: packed B (shared with its team) and one packed A block per team member.
-// Grow-only, so steady-state calls do not allocate.
-struct GemmWorkspace {
-  AlignedBuffer packed_b, packed_a;
-};
-thread_local GemmWorkspace workspace;
+// Per calling thread: every team member's packed A and B blocks. Grow-only, so steady-state
+// calls do not allocate.
+thread_local AlignedBuffer workspace;
 
 template <class T>
 struct GemmPlan {
@@ -57,63 +58,51 @@ struct GemmPlan {
   const TileEpilogue<T>* epilogue;
   GemmUkernel<T> ukernel;
   GemmBlocking blocking;
-  T* packed_b;
-  T* packed_a;  // team_size blocks of a_block_size values
-  index_t a_block_size;
+  ThreadGrid grid;
+  index_t nc;            // columns packed at once: NC, or less when a thread's columns are fewer
+  T* buffers;            // per team member: a_size values of packed A, then b_size of packed B
+  index_t a_size, b_size;
 };
 
-// One thread's share of the GEMM. Called inside the parallel region, or directly when single
-// threaded; its `omp for` and `omp barrier` bind to the enclosing region, if any.
+// Thread `thread` of the grid computes its rectangle of C: the five loops over its own rows
+// and columns, with its own packing buffers.
 template <class T>
-void gemm_thread(const GemmPlan<T>& plan, index_t thread, index_t team) {
+void gemm_thread(const GemmPlan<T>& plan, index_t thread) {
   const GemmProblem<T>& g = plan.problem;
   const GemmBlocking& bs = plan.blocking;
   const index_t mr = bs.mr, nr = bs.nr;
-  T* packed_a = plan.packed_a + thread * plan.a_block_size;
-  const index_t row_tiles = ceil_div(g.m, mr);
-  for (index_t jc = 0; jc < g.n; jc += bs.nc) {  // jc loop
-    const index_t nc = std::min(bs.nc, g.n - jc);
-    const index_t col_tiles = ceil_div(nc, nr);
-    const ThreadGrid grid = choose_grid(row_tiles, col_tiles, team);
-    const index_t grid_row = thread / grid.cols, grid_col = thread % grid.cols;
-    const index_t row_begin = std::min(g.m, row_tiles * grid_row / grid.rows * mr);
-    const index_t row_end = std::min(g.m, row_tiles * (grid_row + 1) / grid.rows * mr);
-    const index_t tile_begin = col_tiles * grid_col / grid.cols;
-    const index_t tile_end = col_tiles * (grid_col + 1) / grid.cols;
+  const index_t row_tiles = ceil_div(g.m, mr), col_tiles = ceil_div(g.n, nr);
+  const index_t grid_row = thread / plan.grid.cols, grid_col = thread % plan.grid.cols;
+  const index_t row_begin = std::min(g.m, row_tiles * grid_row / plan.grid.rows * mr);
+  const index_t row_end = std::min(g.m, row_tiles * (grid_row + 1) / plan.grid.rows * mr);
+  const index_t col_begin = std::min(g.n, col_tiles * grid_col / plan.grid.cols * nr);
+  const index_t col_end = std::min(g.n, col_tiles * (grid_col + 1) / plan.grid.cols * nr);
+  T* packed_a = plan.buffers + thread * (plan.a_size + plan.b_size);
+  T* packed_b = packed_a + plan.a_size;
 
+  for (index_t jc = col_begin; jc < col_end; jc += plan.nc) {  // jc loop
+    const index_t nc = std::min(plan.nc, col_end - jc);
     for (index_t pc = 0; pc < g.k; pc += bs.kc) {  // pc loop
       const index_t kc = std::min(bs.kc, g.k - pc);
       const bool first = pc == 0, last = pc + kc == g.k;
-
-      // The team packs the kc x nc block of B together, one NR-wide panel per iteration.
-#if defined(FASTNN_OPENMP)
-#pragma omp for schedule(static)
-#endif
-      for (index_t tile = 0; tile < col_tiles; ++tile) {
-        const index_t col = tile * nr;
-        pack_b_panel(g.b, pc, jc + col, kc, std::min(nr, nc - col), nr, plan.packed_b + tile * nr * kc);
+      for (index_t col = 0; col < nc; col += nr) {
+        pack_b_panel(g.b, pc, jc + col, kc, std::min(nr, nc - col), nr, packed_b + col * kc);
       }
-
       for (index_t ic = row_begin; ic < row_end; ic += bs.mc) {  // ic loop
         const index_t mc = std::min(bs.mc, row_end - ic);
         pack_a(g.a, ic, pc, mc, kc, mr, packed_a);
-        for (index_t tile = tile_begin; tile < tile_end; ++tile) {  // jr loop
-          const index_t col = jc + tile * nr;
-          const int n = static_cast<int>(std::min(nr, g.n - col));
-          const T* b_panel = plan.packed_b + tile * nr * kc;
+        for (index_t jr = 0; jr < nc; jr += nr) {  // jr loop
+          const index_t col = jc + jr;
+          const int n = static_cast<int>(std::min(nr, nc - jr));
           for (index_t ir = 0; ir < mc; ir += mr) {  // ir loop
             const index_t row = ic + ir;
             const int m = static_cast<int>(std::min(mr, mc - ir));
             T* c = g.c + row * g.rs_c + col;
-            plan.ukernel(kc, packed_a + ir * kc, b_panel, c, g.rs_c, m, n, !first);
+            plan.ukernel(kc, packed_a + ir * kc, packed_b + jr * kc, c, g.rs_c, m, n, !first);
             if (last && plan.epilogue) plan.epilogue->apply(plan.epilogue->context, c, g.rs_c, row, col, m, n);
           }
         }
       }
-      // Nobody repacks B while a teammate may still be reading it.
-#if defined(FASTNN_OPENMP)
-#pragma omp barrier
-#endif
     }
   }
 }
@@ -139,19 +128,22 @@ void gemm(const GemmProblem<T>& g, const TileEpilogue<T>* epilogue) {
   const GemmBlocking& bs = kernel.blocking;
   const double flops = static_cast<double>(g.m) * static_cast<double>(g.n) * static_cast<double>(g.k);
   const index_t threads = threads_for(flops, kFlopsPerThread);
+  const index_t row_tiles = ceil_div(g.m, bs.mr), col_tiles = ceil_div(g.n, bs.nr);
+  const ThreadGrid grid = choose_grid(row_tiles, col_tiles, threads);
 
   // Allocate before the parallel region, so nothing inside it can throw.
   const index_t kc = std::min(bs.kc, g.k);
-  const index_t a_block_size = round_up(std::min(bs.mc, round_up(g.m, bs.mr)), bs.mr) * kc;
-  const index_t b_block_size = round_up(std::min(bs.nc, g.n), bs.nr) * kc;
-  GemmPlan<T> plan{g, epilogue, kernel.ukernel, bs,
-                   workspace.packed_b.reserve_as<T>(b_block_size),
-                   workspace.packed_a.reserve_as<T>(a_block_size * threads), a_block_size};
+  const index_t nc = std::min(bs.nc, ceil_div(col_tiles, grid.cols) * bs.nr);
+  const index_t rows = std::min(bs.mc, ceil_div(row_tiles, grid.rows) * bs.mr);
+  const index_t a_size = round_up(rows * kc, kAlignment / sizeof(T));
+  const index_t b_size = round_up(nc * kc, kAlignment / sizeof(T));
+  T* buffers = workspace.reserve_as<T>(static_cast<std::size_t>(threads * (a_size + b_size)));
+  const GemmPlan<T> plan{g, epilogue, kernel.ukernel, bs, grid, nc, buffers, a_size, b_size};
 
-  if (threads <= 1) return gemm_thread(plan, 0, 1);
+  if (threads <= 1) return gemm_thread(plan, 0);
 #if defined(FASTNN_OPENMP)
-#pragma omp parallel num_threads(static_cast<int>(threads))
-  gemm_thread(plan, thread_index(), team_size());
+#pragma omp parallel for schedule(static, 1) num_threads(static_cast<int>(threads))
+  for (index_t thread = 0; thread < threads; ++thread) gemm_thread(plan, thread);
 #endif
 }
 

@@ -109,7 +109,7 @@ void linear_backward(index_t m, index_t k, index_t n, const T* dy, const MatrixV
   column_sums(m, n, g, db);
   const MatrixView<T> g_view{g, n, 1};
   // dx = g · wᵀ: (m, n) · (n, k)
-  gemm<T>(GemmProblem<T>{m, k, n, g_view, MatrixView<T>{w.data, w.cs, w.rs}, dx, k});
+  if (dx) gemm<T>(GemmProblem<T>{m, k, n, g_view, MatrixView<T>{w.data, w.cs, w.rs}, dx, k});
   // dw = xᵀ · g: (k, m) · (m, n)
   gemm<T>(GemmProblem<T>{k, n, m, MatrixView<T>{x.data, x.cs, x.rs}, g_view, dw, n});
 }

@@ -26,7 +26,7 @@ void linear_forward(index_t m, index_t k, index_t n, const MatrixView<T>& x, con
 // Given dy and the forward output y (both (m, n), contiguous; y may be null only for the
 // identity activation), writes dx = g · wᵀ (m, k), dw = xᵀ · g (k, n) and db = Σ_rows g (n,),
 // where g = dy ⊙ mask/(1 - rate) ⊙ act'(y) — the mask regenerated from the dropout stream.
-// dx, dw, db are contiguous.
+// dx, dw, db are contiguous; dx may be null when the input's gradient is not needed.
 template <class T>
 void linear_backward(index_t m, index_t k, index_t n, const T* dy, const MatrixView<T>& x, const MatrixView<T>& w,
                      const T* y, T* dx, T* dw, T* db, const LinearParams<T>& params);

@@ -3,17 +3,18 @@
 Low level: :mod:`fastnn.ops` (matmul, the fused dense layer, dropout), :mod:`fastnn.init` (weight
 initializers), :mod:`fastnn.random` (the Philox4x32-10 stream they all draw from).
 Models: :class:`Sequential` with :mod:`fastnn.layers`, :mod:`fastnn.losses`,
-:mod:`fastnn.optimizers`, :mod:`fastnn.regularizers` and :mod:`fastnn.callbacks`.
+:mod:`fastnn.optimizers`, :mod:`fastnn.regularizers` and :mod:`fastnn.callbacks`; data:
+:mod:`fastnn.datasets` (toy problems, train_test_split, the embedded 8x8 digits).
 """
 
 __version__ = "0.1.0"
 
-from . import callbacks, init, layers, losses, optimizers, ops, random, regularizers
+from . import callbacks, datasets, init, layers, losses, optimizers, ops, random, regularizers
 from ._runtime import cpu_info, get_num_threads, set_num_threads
 from .model import Sequential
 from .saving import load_model
 
 __all__ = [
-    "Sequential", "load_model", "layers", "losses", "optimizers", "regularizers", "callbacks",
+    "Sequential", "load_model", "layers", "losses", "optimizers", "regularizers", "callbacks", "datasets",
     "init", "ops", "random", "cpu_info", "get_num_threads", "set_num_threads", "__version__",
 ]

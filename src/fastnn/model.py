@@ -292,7 +292,12 @@ class Sequential:
     # -- internals --------------------------------------------------------------------------------
 
     def _plan_fusion(self):
-        """Decides which activation and Dropout layers Dense layers compute in their epilogue."""
+        """Decides which activation and Dropout layers Dense layers compute in their epilogue, and
+        spares the first layer with parameters the input gradient nobody reads."""
+        first_trainable = next((layer for layer in self.layers if layer.params), None)
+        for layer in self.layers:
+            if isinstance(layer, Dense):
+                layer.input_grad = layer is not first_trainable
         head = self._logits_head()
         for layer in self.layers:
             layer.fused_into = None
@@ -343,6 +348,8 @@ class Sequential:
         if head == "dense":
             grad = self.layers[-1].backward(grad)
         for layer in reversed(self.layers[:-1] if head else self.layers):
+            if grad is None:  # below the first layer with parameters: nothing needs it
+                break
             grad = layer.backward(grad)
         loss += self._penalty()  # at the weights the gradients were taken at
         self.optimizer.apply([(f"{i}/{name}", param, layer.grads[name])

@@ -100,7 +100,7 @@ def linear(x, w, b=None, *, activation="identity", alpha=0.01, dropout=0.0, seed
     return out
 
 
-def linear_backward(dy, x, w, y, *, activation="identity", alpha=0.01, dropout=0.0, seed=0, offset=0):
+def linear_backward(dy, x, w, y, *, activation="identity", alpha=0.01, dropout=0.0, seed=0, offset=0, input_grad=True):
     """Gradients of :func:`linear` (called with ``training=True`` and the same settings).
 
     With ``g = dy * mask / (1 - dropout) * act'(y)`` — the mask regenerated from
@@ -112,6 +112,8 @@ def linear_backward(dy, x, w, y, *, activation="identity", alpha=0.01, dropout=0
         x, w: the forward inputs.
         y: the forward output; may be None when ``activation="identity"``.
         activation, alpha, dropout, seed, offset: the forward call's settings.
+        input_grad: when False, dx is not computed (returned as None): a network's first layer
+            saves one of its three matrix products.
 
     Returns:
         (dx, dw, db) with the shapes of x, w and (out_features,).
@@ -128,7 +130,8 @@ def linear_backward(dy, x, w, y, *, activation="identity", alpha=0.01, dropout=0
         y = check.contiguous(_shaped(y, (m, n), "y"))
     rate = check.rate(dropout, "dropout")
     seed, offset = check.seed(seed), check.offset(offset, m * n)
-    dx, dw, db = np.empty((m, k), x.dtype), np.empty((k, n), x.dtype), np.empty((n,), x.dtype)
+    dx = np.empty((m, k), x.dtype) if check.boolean(input_grad, "input_grad") else None
+    dw, db = np.empty((k, n), x.dtype), np.empty((n,), x.dtype)
     _core.linear_backward(dy, x, w, y, dx, dw, db, act, alpha, rate, seed, offset)
     return dx, dw, db
 

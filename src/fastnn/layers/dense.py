@@ -60,6 +60,7 @@ class Dense(Layer):
         self.fused_activation = None  # an activation layer computed here
         self.fused_dropout = None     # an inverted Dropout layer computed here
         self.activation_hint = None   # (kernel name, slope) of a following activation, for "auto"
+        self.input_grad = True        # False when nothing upstream needs backward's dx (a first layer)
         self._cache = None
 
     def build(self, input_shape):
@@ -95,11 +96,12 @@ class Dense(Layer):
         return output
 
     def backward(self, dy):
+        """Fills grads (with the penalties' gradients) and returns dx (None if ``input_grad`` is False)."""
         x, y, output, kernel, alpha, rate, seed, offset = self._cache
         if output is not y:  # through the softmax first
             dy = output * (dy - np.sum(dy * output, axis=-1, keepdims=True))
         dx, dW, db = ops.linear_backward(dy, x, self.params["W"], y, activation=kernel, alpha=alpha, dropout=rate,
-                                         seed=seed, offset=offset)
+                                         seed=seed, offset=offset, input_grad=self.input_grad)
         self.grads["W"] = _plus_penalty_gradient(dW, self.kernel_regularizer, self.params["W"])
         self.grads["b"] = _plus_penalty_gradient(db, self.bias_regularizer, self.params["b"])
         return dx
