@@ -158,8 +158,11 @@ def shape(value, name="shape"):
 
 
 def choice(value, name, allowed):
-    if not isinstance(value, str) or value not in allowed:
-        options = ", ".join(repr(option) for option in allowed)
+    """One of the names in `allowed`: a non-string raises TypeError, an unknown name ValueError."""
+    options = ", ".join(repr(option) for option in allowed)
+    if not isinstance(value, str):
+        raise TypeError(f"Argument `{name}` must be one of {options}. Received: {name}={value!r}")
+    if value not in allowed:
         raise ValueError(f"Argument `{name}` must be one of {options}. Received: {name}={value!r}")
     return value
 

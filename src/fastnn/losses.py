@@ -113,7 +113,7 @@ class CategoricalCrossentropy(Loss):
     def gradient(self, y_true, y_pred):
         p = np.clip(y_pred, EPSILON, 1 - EPSILON)
         inside = (y_pred > EPSILON) & (y_pred < 1 - EPSILON)
-        return -inside * y_true / p / max(len(y_pred), 1)
+        return -(inside * y_true / p) / max(len(y_pred), 1)
 
     def from_logits(self, y_true, logits):
         loss = -np.sum(y_true * log_softmax(logits), dtype=np.float64) / max(len(logits), 1)
@@ -136,7 +136,7 @@ class SparseCategoricalCrossentropy(Loss):
         grad = np.zeros_like(y_pred)
         picked = _picked(y_pred, y_true)
         inside = (picked > EPSILON) & (picked < 1 - EPSILON)
-        grad[np.arange(len(y_pred)), y_true] = -inside / np.clip(picked, EPSILON, 1 - EPSILON)
+        grad[np.arange(len(y_pred)), y_true] = -(inside / np.clip(picked, EPSILON, 1 - EPSILON))
         return grad / max(len(y_pred), 1)
 
     def from_logits(self, y_true, logits):

@@ -48,8 +48,8 @@ class Optimizer:
         return {"learning_rate": self.learning_rate}
 
     def get_state(self):
-        """The step count and every slot array, for saving (scratch space is not state)."""
-        arrays = {f"{key}/{name}": value for key, state in self._state.items() for name, value in state.items()
+        """A snapshot: the step count and a copy of every slot array (scratch space is not state)."""
+        arrays = {f"{key}/{name}": value.copy() for key, state in self._state.items() for name, value in state.items()
                   if name != "scratch"}
         return self.iterations, arrays
 

@@ -67,6 +67,9 @@ class Dense(Layer):
         if len(input_shape) != 1:
             raise ValueError(f"{self._label()} needs 2-D inputs (batch, features); received per-sample shape "
                              f"{tuple(input_shape)}. Put a Flatten layer before it.")
+        if self.input_dim is not None and input_shape[0] != self.input_dim:
+            raise ValueError(f"{self._label()} expects inputs of shape (batch, {self.input_dim}) (its input_dim). "
+                             f"Received shape (batch, {input_shape[0]})")
         super().build(input_shape)
         fan_in = int(input_shape[0])
         W = self._initial((fan_in, self.units), self._kernel_initializer(), 0)
@@ -98,6 +101,7 @@ class Dense(Layer):
     def backward(self, dy):
         """Fills grads (with the penalties' gradients) and returns dx (None if ``input_grad`` is False)."""
         x, y, output, kernel, alpha, rate, seed, offset = self._cache
+        dy = np.asarray(dy, dtype=self.dtype)
         if output is not y:  # through the softmax first
             dy = output * (dy - np.sum(dy * output, axis=-1, keepdims=True))
         dx, dW, db = ops.linear_backward(dy, x, self.params["W"], y, activation=kernel, alpha=alpha, dropout=rate,

@@ -27,11 +27,11 @@ class Dropout(Layer):
     Args:
         rate: probability of dropping a unit, in [0, 1).
         mode: "inverted" or "classic".
-        seed, name: see :class:`Layer`.
+        dtype, seed, name: see :class:`Layer`.
     """
 
-    def __init__(self, rate, *, mode="inverted", seed=None, name=None):
-        super().__init__(seed=seed, name=name)
+    def __init__(self, rate, *, mode="inverted", dtype=None, seed=None, name=None):
+        super().__init__(dtype=dtype, seed=seed, name=name)
         self.rate = check.rate(rate)
         self.mode = check.choice(mode, "mode", _MODES)
         self.step = 0
@@ -69,9 +69,7 @@ class Dropout(Layer):
         return dy * ops.dropout_mask(shape, self.rate, seed=seed, offset=offset)
 
     def get_config(self):
-        config = super().get_config()
-        del config["dtype"]
-        return {**config, "rate": self.rate, "mode": self.mode}
+        return {**super().get_config(), "rate": self.rate, "mode": self.mode}
 
     def get_state(self):
         return {"step": self.step}
