@@ -24,8 +24,9 @@
 namespace fastnn {
 namespace {
 
-// Multiply-adds below which a thread is not worth waking.
-constexpr double kFlopsPerThread = 1 << 17;
+// Multiply-adds a thread must get to be worth waking: about 30 us of work, against a fork/join
+// that costs several microseconds on a quiet machine and far more on a busy one.
+constexpr double kFlopsPerThread = 1 << 20;
 
 struct ThreadGrid {
   index_t rows, cols;  // threads along M and along N; rows * cols == team size

@@ -9,6 +9,16 @@ Models: :class:`Sequential` with :mod:`fastnn.layers`, :mod:`fastnn.losses`,
 
 __version__ = "0.1.0"
 
+import os as _os
+
+# OpenMP threads that spin while waiting for work steal the core a descheduled teammate needs:
+# on a shared machine each join can then cost a scheduler time slice (measured here: 2-thread
+# training 10-15x slower than 1 thread with one other busy process). Sleeping waits cost a
+# futex wake-up per parallel region instead. An explicit setting by the user wins; this only
+# takes effect if no OpenMP runtime was initialised before fastnn was imported.
+if "OMP_WAIT_POLICY" not in _os.environ and "GOMP_SPINCOUNT" not in _os.environ:
+    _os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+
 from . import callbacks, datasets, init, layers, losses, optimizers, ops, random, regularizers
 from ._runtime import cpu_info, get_num_threads, set_num_threads
 from .model import Sequential
