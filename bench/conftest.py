@@ -38,13 +38,14 @@ if torch is not None:
 # Members of a group, in the order the table lists them; any other member comes after these.
 MEMBERS = ("fastnn", "numpy", "torch")
 # Sections of the table, by the first word of a group's name, in this order (others last).
-SECTIONS = ("matmul", "dense", "linear", "dropout", "init")
+SECTIONS = ("matmul", "dense", "linear", "dropout", "init", "epoch")
 
 # unit of the work a test records -> (derived figure's label, divisor)
 UNITS = {
     "flop": ("GFLOP/s", 1e9),   # 2*m*n*k for a matrix product
     "byte": ("GB/s", 1e9),      # bytes read + written (input once, output once)
     "sample": ("Msample/s", 1e6),
+    "ksample": ("ksample/s", 1e3),  # training samples (one epoch's work: the number of samples)
 }
 
 requires_torch = pytest.mark.skipif(torch is None, reason="PyTorch is not installed (pip install torch==2.13.0)")
@@ -59,6 +60,7 @@ class Record:
     rounds: int
     work: float
     unit: str
+    note: str = ""  # shown in a last "notes" column (the column appears when any record has one)
 
 
 _RECORDS: list[Record] = []
@@ -152,10 +154,12 @@ def measure(benchmark):
     ``work`` is the amount of work one call does in ``unit`` ("flop", "byte" or "sample").
     With ``rounds`` set, ``benchmark.pedantic`` runs one warm-up call and then exactly that
     many timed calls (for the big cases); without it pytest-benchmark calibrates by itself.
-    Check the result *before* calling this: the timed region is only ``fn``.
+    Check the result *before* calling this: the timed region is only ``fn``. ``note`` is a short
+    text for the table's last column, or a function of the median (seconds, None when timing is
+    disabled) that returns it, e.g. for a profile's figure relative to the timed calls.
     """
 
-    def run(fn, *, group, member, work, unit, rounds=None):
+    def run(fn, *, group, member, work, unit, rounds=None, note=""):
         assert unit in UNITS, unit
         benchmark.group = group
         benchmark.extra_info.update(member=member, work=work, unit=unit)
@@ -166,9 +170,11 @@ def measure(benchmark):
         stats = getattr(benchmark, "stats", None)
         if stats is not None and not benchmark.disabled:
             s = stats.stats
-            _RECORDS.append(Record(group, member, float(s.median), float(s.min), int(s.rounds), work, unit))
+            record = Record(group, member, float(s.median), float(s.min), int(s.rounds), work, unit)
         else:
-            _RECORDS.append(Record(group, member, None, None, 0, work, unit))
+            record = Record(group, member, None, None, 0, work, unit)
+        record.note = note(record.median) if callable(note) else note
+        _RECORDS.append(record)
         return result
 
     return run
@@ -200,7 +206,8 @@ def ratio_table():
     def order(record):
         return (MEMBERS.index(record.member) if record.member in MEMBERS else len(MEMBERS), record.member)
 
-    header = ("group", "member", "median", "min", "rate (median)", "fastnn speedup")
+    notes = any(r.note for r in _RECORDS)
+    header = ("group", "member", "median", "min", "rate (median)", "fastnn speedup") + (("notes",) if notes else ())
     rows = []
     for group, records in groups.items():
         by_member = {r.member: r for r in records}
@@ -212,9 +219,10 @@ def ratio_table():
                 speedup = ""
             else:
                 speedup = f"{r.median / base.median:.2f}x"
-            rows.append((group if i == 0 else "", r.member, _fmt_time(r.median), _fmt_time(r.minimum), rate, speedup))
+            row = (group if i == 0 else "", r.member, _fmt_time(r.median), _fmt_time(r.minimum), rate, speedup)
+            rows.append(row + ((r.note,) if notes else ()))
     widths = [max(len(h), *(len(row[c]) for row in rows)) for c, h in enumerate(header)]
-    align = ("<", "<", ">", ">", ">", ">")
+    align = ("<", "<", ">", ">", ">", ">", "<")
 
     def line(cells):
         return "  ".join(f"{cell:{a}{w}}" for cell, a, w in zip(cells, align, widths)).rstrip()
