@@ -86,7 +86,8 @@ class EarlyStopping(_Monitor):
 
     Args:
         monitor: a logged name, "val_loss" by default.
-        patience: epochs without improvement to accept before stopping.
+        patience: the number of epochs without improvement after which training stops (as in
+            Keras; 0 and 1 both stop at the first epoch without improvement).
         min_delta: the smallest change that counts as an improvement.
         restore_best_weights: at the end of training, go back to the weights of the best epoch.
         mode: "min", "max" or "auto" (max for accuracies, min otherwise).
@@ -111,7 +112,7 @@ class EarlyStopping(_Monitor):
                 self.best_weights = self.model.get_weights()
             return
         self.wait += 1
-        if self.wait > self.patience:
+        if self.wait >= max(self.patience, 1):
             self.stopped_epoch = epoch
             self.model.stop_training = True
 
@@ -153,7 +154,7 @@ class TerminateOnNaN(Callback):
     def on_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(loss):
-            print(f"Batch {batch}: the loss became {loss}; training terminated.", file=sys.stderr)
+            print(f"Batch {batch + 1}: the loss became {loss}; training terminated.", file=sys.stderr)
             self.model.stop_training = True
 
 

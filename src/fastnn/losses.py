@@ -32,7 +32,7 @@ def sigmoid(z):
 
 def softmax(z, axis=-1):
     """Numerically stable softmax along ``axis``."""
-    e = np.exp(z - np.max(z, axis=axis, keepdims=True))
+    e = np.exp(z - np.max(z, axis=axis, keepdims=True))  # finite logits cannot overflow here
     e /= np.sum(e, axis=axis, keepdims=True)
     return e
 

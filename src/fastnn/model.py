@@ -171,7 +171,7 @@ class Sequential:
                 loss, correct, total = self._train_step(xb, yb)
                 totals.add(loss, correct, total, len(index))
                 for hook in hooks:
-                    hook.on_batch_end(step, {"loss": loss, **totals.running()})
+                    hook.on_batch_end(step, totals.logs())
                 if not math.isfinite(loss):
                     if terminate_on_nan:
                         self.stop_training = True
@@ -202,17 +202,20 @@ class Sequential:
         includes the regularization penalties."""
         self._require_compiled()
         batch_size = _PREDICT_BATCH if batch_size is None else _positive_int(batch_size, "batch_size")
-        _verbosity(verbose)
+        verbose = _verbosity(verbose)
         x, y = self._checked_data(x, y)
         totals = _Totals(self.metrics)
         for start in range(0, len(x), batch_size):
             xb, yb = x[start:start + batch_size], y[start:start + batch_size]
             outputs, from_logits = self._forward(xb, training=False)
-            loss = self.loss.from_logits(yb, outputs)[0] if from_logits else self.loss(yb, outputs)
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # a diverged model reports nan
+                loss = self.loss.from_logits(yb, outputs)[0] if from_logits else self.loss(yb, outputs)
             correct, total = self._metric_counts(yb, outputs, from_logits)
             totals.add(loss, correct, total, len(xb))
         logs = totals.logs()
         logs["loss"] += self._penalty()
+        if verbose:
+            print(" - ".join(f"{key}: {value:.4f}" for key, value in logs.items()))
         return logs
 
     def predict(self, x, *, batch_size=None):
@@ -338,6 +341,11 @@ class Sequential:
         return x, head is not None
 
     def _train_step(self, x, y):
+        # A diverging step yields inf/nan here; fit reports that through the loss, not warnings.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return self._train_step_unchecked(x, y)
+
+    def _train_step_unchecked(self, x, y):
         outputs, from_logits = self._forward(x, training=True)
         if from_logits:
             loss, grad = self.loss.from_logits(y, outputs)
@@ -369,7 +377,15 @@ class Sequential:
             raise ValueError("The model is not compiled: call compile(optimizer, loss) first")
 
     def _checked_inputs(self, x, name="x"):
-        (x,) = check.float_arrays(**{name: x})
+        """x as a C-contiguous array of the model's dtype (any real numeric input is converted)."""
+        if x is None:
+            raise TypeError(f"Argument `{name}` is required. Received: {name}=None")
+        try:
+            x = np.asarray(x)
+        except (TypeError, ValueError) as error:
+            raise TypeError(f"Argument `{name}` could not be converted to an array: {error}") from None
+        if x.dtype.kind not in "iuf":
+            raise TypeError(f"Argument `{name}` must be numeric. Received dtype {x.dtype}")
         if x.ndim < 2:
             raise ValueError(f"Argument `{name}` must be a batch of samples, at least 2-D. Received shape {x.shape}")
         if not self.built:
@@ -382,20 +398,23 @@ class Sequential:
         return np.ascontiguousarray(x, dtype=self.dtype)
 
     def _checked_data(self, x, y, names=("x", "y")):
-        x = np.asarray(x) if not isinstance(x, np.ndarray) else x
-        y = np.asarray(y) if not isinstance(y, np.ndarray) else y
+        x = self._checked_inputs(x, names[0])
         if len(x) == 0:
             raise ValueError(f"Argument `{names[0]}` is empty")
-        if len(x) != len(y):
+        if y is None:
+            raise TypeError(f"Argument `{names[1]}` is required. Received: {names[1]}=None")
+        y = np.asarray(y)
+        if y.ndim == 0 or len(x) != len(y):
             raise ValueError(f"Arguments `{names[0]}` and `{names[1]}` must have the same length. "
-                             f"Received {len(x)} and {len(y)} samples")
-        x = self._checked_inputs(x, names[0])
+                             f"Received {len(x)} and {1 if y.ndim == 0 else len(y)} samples")
         return x, self._checked_targets(y, names[1])
 
     def _checked_targets(self, y, name):
         outputs = self.output_shape
         if self.loss.target_kind == "sparse":
-            if y.dtype.kind == "f" and np.all(np.isfinite(y)) and np.all(y == np.round(y)):
+            if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
+                raise ValueError(f"Argument `{name}` contains NaN or infinity")
+            if y.dtype.kind == "f" and np.all(y == np.round(y)):
                 y = y.astype(np.int64)
             if y.dtype.kind not in "iu" or y.ndim != 1:
                 raise ValueError(f"Argument `{name}` must hold integer class labels of shape (samples,) for "

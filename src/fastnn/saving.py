@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-import zipfile
 
 import numpy as np
 
@@ -68,16 +67,18 @@ def load_model(path):
     from .model import Sequential
 
     path = os.fspath(path)
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            if _META not in archive.files:
-                raise ValueError("it has no fastnn description (not written by Sequential.save)")
-            meta = json.loads(archive[_META].tobytes().decode("utf-8"))
-            arrays = {name: archive[name] for name in archive.files if name != _META}
-    except FileNotFoundError:
-        raise
-    except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile, json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ValueError(f"{path!r} is not a readable fastnn model file: {error}") from None
+    with open(path, "rb") as file:  # ours to close, whatever numpy does with a broken archive
+        if file.read(4) != b"PK\x03\x04":
+            raise ValueError(f"{path!r} is not a readable fastnn model file: it is not a zip archive")
+        file.seek(0)
+        try:
+            with np.load(file, allow_pickle=False) as archive:
+                if _META not in archive.files:
+                    raise ValueError("it has no fastnn description (not written by Sequential.save)")
+                meta = json.loads(archive[_META].tobytes().decode("utf-8"))
+                arrays = {name: archive[name] for name in archive.files if name != _META}
+        except Exception as error:  # zipfile and numpy raise many types for damaged archives
+            raise ValueError(f"{path!r} is not a readable fastnn model file: {error}") from None
 
     try:
         if not isinstance(meta, dict) or meta.get("format") != FORMAT:
