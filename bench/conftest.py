@@ -138,7 +138,7 @@ def machine_lines():
     lines.append(
         f"python {platform.python_version()}, {os.cpu_count()} logical CPUs, "
         f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '(unset)')}, "
-        f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')} (fastnn sets PASSIVE at import when unset), "
+        f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')} (when unset, fastnn's own OpenMP runtime waits passively; others are unaffected), "
         f"load average (1, 5, 15 min) before the run {_START_LOAD}: other work on the machine skews every figure"
     )
     return lines

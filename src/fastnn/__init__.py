@@ -14,10 +14,17 @@ import os as _os
 # OpenMP threads that spin while waiting for work steal the core a descheduled teammate needs:
 # on a shared machine each join can then cost a scheduler time slice (measured here: 2-thread
 # training 10-15x slower than 1 thread with one other busy process). Sleeping waits cost a
-# futex wake-up per parallel region instead. An explicit setting by the user wins; this only
-# takes effect if no OpenMP runtime was initialised before fastnn was imported.
-if "OMP_WAIT_POLICY" not in _os.environ and "GOMP_SPINCOUNT" not in _os.environ:
+# futex wake-up per parallel region instead. OpenMP reads the policy once, when its runtime
+# loads with the extension, so it is set only around that import and the environment is
+# restored (other libraries' OpenMP runtimes are not affected). A user's own setting wins.
+_policy_is_ours = "OMP_WAIT_POLICY" not in _os.environ and "GOMP_SPINCOUNT" not in _os.environ
+if _policy_is_ours:
     _os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+try:
+    from . import _core  # noqa: F401  (loads the OpenMP runtime)
+finally:
+    if _policy_is_ours:
+        del _os.environ["OMP_WAIT_POLICY"]
 
 from . import callbacks, datasets, init, layers, losses, optimizers, ops, random, regularizers
 from ._runtime import cpu_info, get_num_threads, set_num_threads
