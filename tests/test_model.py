@@ -599,8 +599,8 @@ BAD_FIT = {
     "2-D sparse y": ({"x": X, "y": Y[:, None]}, ValueError,
                      r"`y` must hold integer class labels of shape \(samples,\)"),
     "empty": ({"x": np.zeros((0, 2), np.float32), "y": np.zeros(0, np.int64)}, ValueError, r"`x` is empty"),
-    "batch_size 0": ({"x": X, "y": Y, "batch_size": 0}, ValueError, r"`batch_size` must be a positive integer"),
-    "batch_size -3": ({"x": X, "y": Y, "batch_size": -3}, ValueError, r"`batch_size` must be a positive integer"),
+    "batch_size 0": ({"x": X, "y": Y, "batch_size": 0}, ValueError, r"`batch_size` must be >= 1"),
+    "batch_size -3": ({"x": X, "y": Y, "batch_size": -3}, ValueError, r"`batch_size` must be >= 1"),
     "batch_size float": ({"x": X, "y": Y, "batch_size": 2.0}, TypeError, r"`batch_size` must be an integer"),
     "epochs -1": ({"x": X, "y": Y, "epochs": -1}, ValueError, r"`epochs` must be >= 0"),
     "validation_split 1": ({"x": X, "y": Y, "validation_split": 1.0}, ValueError,
@@ -662,7 +662,7 @@ def test_predict_and_evaluate_reject_bad_input():
         model.predict(np.zeros((2, 3), np.float32))
     with pytest.raises(ValueError, match=r"`x` contains NaN"):
         model.predict(_with_value(X, (0, 0), np.nan))
-    with pytest.raises(ValueError, match=r"`batch_size` must be a positive integer"):
+    with pytest.raises(ValueError, match=r"`batch_size` must be >= 1"):
         model.predict(X, batch_size=0)
     with pytest.raises(ValueError, match=r"`x` and `y` must have the same length"):
         model.evaluate(X, Y[:3])

@@ -86,13 +86,15 @@ def boolean(value, name):
     return bool(value)
 
 
-def real(value, name):
-    """A finite real number (bools rejected)."""
+def real(value, name, minimum=None, *, exclusive=False):
+    """A finite real number (bools rejected), optionally >= minimum (> minimum when exclusive)."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"Argument `{name}` must be a real number. Received: {name}={value!r}")
     value = float(value)
     if not math.isfinite(value):
         raise ValueError(f"Argument `{name}` must be finite. Received: {name}={value}")
+    if minimum is not None and (value <= minimum if exclusive else value < minimum):
+        raise ValueError(f"Argument `{name}` must be {'>' if exclusive else '>='} {minimum}. Received: {name}={value}")
     return value
 
 
@@ -105,13 +107,17 @@ def representable(value, name, dtype):
     return value
 
 
-def integer(value, name):
+def integer(value, name, minimum=None):
+    """An int (bools rejected), optionally >= minimum."""
     if isinstance(value, (bool, np.bool_)):
         raise TypeError(f"Argument `{name}` must be an integer. Received: {name}={value!r}")
     try:
-        return operator.index(value)
+        value = operator.index(value)
     except TypeError:
         raise TypeError(f"Argument `{name}` must be an integer. Received: {name}={value!r}") from None
+    if minimum is not None and value < minimum:
+        raise ValueError(f"Argument `{name}` must be >= {minimum}. Received: {name}={value}")
+    return value
 
 
 def rate(value, name="rate"):

@@ -95,9 +95,7 @@ class EarlyStopping(_Monitor):
 
     def __init__(self, monitor="val_loss", patience=0, min_delta=0.0, restore_best_weights=False, mode="auto"):
         super().__init__(monitor, mode, min_delta)
-        self.patience = check.integer(patience, "patience")
-        if self.patience < 0:
-            raise ValueError(f"Argument `patience` must be >= 0. Received: patience={self.patience}")
+        self.patience = check.integer(patience, "patience", minimum=0)
         self.restore_best_weights = check.boolean(restore_best_weights, "restore_best_weights")
         self.stopped_epoch = None
 

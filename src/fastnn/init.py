@@ -141,9 +141,7 @@ def variance_scaling(shape, *, scale=1.0, mode="fan_in", distribution="truncated
         distribution: "normal", "truncated_normal" or "uniform".
     """
     shape = check.shape(shape)
-    scale = check.real(scale, "scale")
-    if scale <= 0:
-        raise ValueError(f"Argument `scale` must be > 0. Received: scale={scale}")
+    scale = check.real(scale, "scale", 0, exclusive=True)
     check.choice(mode, "mode", _MODES)
     check.choice(distribution, "distribution", _DISTRIBUTIONS)
     fan_in, fan_out = compute_fans(shape)
@@ -265,7 +263,4 @@ def _unused_seed(seed):
 
 
 def _gain(gain):
-    gain = check.real(gain, "gain")
-    if gain <= 0:
-        raise ValueError(f"Argument `gain` must be > 0. Received: gain={gain}")
-    return gain
+    return check.real(gain, "gain", 0, exclusive=True)

@@ -132,8 +132,8 @@ class Sequential:
         (or, with a TerminateOnNaN callback, stops training with a message).
         """
         self._require_compiled()
-        epochs = _nonnegative_int(epochs, "epochs")
-        batch_size = _positive_int(batch_size, "batch_size")
+        epochs = check.integer(epochs, "epochs", minimum=0)
+        batch_size = check.integer(batch_size, "batch_size", minimum=1)
         x, y = self._checked_data(x, y)
         validation = self._validation_set(x, y, validation_data, validation_split)
         if validation is not None and validation_data is None:
@@ -201,7 +201,7 @@ class Sequential:
         """``{"loss": ..., "accuracy": ...}`` on (x, y) at inference (no dropout); the loss
         includes the regularization penalties."""
         self._require_compiled()
-        batch_size = _PREDICT_BATCH if batch_size is None else _positive_int(batch_size, "batch_size")
+        batch_size = _PREDICT_BATCH if batch_size is None else check.integer(batch_size, "batch_size", minimum=1)
         verbose = _verbosity(verbose)
         x, y = self._checked_data(x, y)
         totals = _Totals(self.metrics)
@@ -222,7 +222,7 @@ class Sequential:
         """The network's outputs for x at inference (no dropout), computed in batches."""
         if not self.built:
             raise ValueError("The model is not built yet: call fit() first, or give the first layer `input_dim`")
-        batch_size = _PREDICT_BATCH if batch_size is None else _positive_int(batch_size, "batch_size")
+        batch_size = _PREDICT_BATCH if batch_size is None else check.integer(batch_size, "batch_size", minimum=1)
         x = self._checked_inputs(x)
         out = np.empty((len(x), *self.output_shape), self.layers[-1].dtype)
         for start in range(0, len(x), batch_size):
@@ -490,17 +490,3 @@ def _verbosity(verbose):
     if isinstance(verbose, bool) or verbose not in (0, 1, 2):
         raise ValueError(f"Argument `verbose` must be 'auto', 0, 1 or 2. Received: verbose={verbose!r}")
     return int(verbose)
-
-
-def _positive_int(value, name):
-    value = check.integer(value, name)
-    if value <= 0:
-        raise ValueError(f"Argument `{name}` must be a positive integer. Received: {name}={value}")
-    return value
-
-
-def _nonnegative_int(value, name):
-    value = check.integer(value, name)
-    if value < 0:
-        raise ValueError(f"Argument `{name}` must be >= 0. Received: {name}={value}")
-    return value

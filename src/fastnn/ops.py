@@ -220,7 +220,4 @@ def _shaped(a, shape, name):
 
 def _activation(activation, alpha):
     activation = check.choice(activation, "activation", ACTIVATIONS)
-    alpha = check.real(alpha, "alpha")
-    if alpha < 0:
-        raise ValueError(f"Argument `alpha` must be >= 0. Received: alpha={alpha}")
-    return activation, alpha
+    return activation, check.real(alpha, "alpha", minimum=0)

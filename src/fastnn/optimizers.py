@@ -150,9 +150,7 @@ class AdamW(Adam):
 
     def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
         super().__init__(learning_rate, beta_1, beta_2, epsilon)
-        self.weight_decay = check.real(weight_decay, "weight_decay")
-        if self.weight_decay < 0:
-            raise ValueError(f"Argument `weight_decay` must be >= 0. Received: weight_decay={self.weight_decay}")
+        self.weight_decay = check.real(weight_decay, "weight_decay", minimum=0)
 
     def update(self, param, grad, state):
         param *= 1 - self.learning_rate * self.weight_decay
@@ -210,10 +208,7 @@ def serialize(optimizer):
 
 
 def _positive(value, name):
-    value = check.real(value, name)
-    if value <= 0:
-        raise ValueError(f"Argument `{name}` must be > 0. Received: {name}={value}")
-    return value
+    return check.real(value, name, 0, exclusive=True)
 
 
 def _unit_interval(value, name):

@@ -73,9 +73,7 @@ def permutation(n, *, seed, offset=0):
     Position ``offset + 2 i`` and ``offset + 2 i + 1`` give element ``i``'s key (low and high
     words), so the result is a pure function of ``(n, seed, offset)`` on every machine.
     """
-    n = check.integer(n, "n")
-    if n < 0:
-        raise ValueError(f"Argument `n` must be >= 0. Received: n={n}")
+    n = check.integer(n, "n", minimum=0)
     words = random_bits(2 * n, seed=seed, offset=offset).astype(np.uint64)
     keys = words[0::2] | (words[1::2] << np.uint64(32))
     return np.argsort(keys, kind="stable")
@@ -133,9 +131,7 @@ def truncated_normal(shape, mean=0.0, std=1.0, *, seed, offset=0, dtype=np.float
 
 def _mean_and_std(mean, std, dtype):
     mean = check.representable(check.real(mean, "mean"), "mean", dtype)
-    std = check.representable(check.real(std, "std"), "std", dtype)
-    if std < 0:
-        raise ValueError(f"Argument `std` must be >= 0. Received: std={std}")
+    std = check.representable(check.real(std, "std", minimum=0), "std", dtype)
     return mean, std
 
 

@@ -121,7 +121,4 @@ def serialize(regularizer):
 
 
 def _factor(value, name):
-    value = check.real(value, name)
-    if value < 0:
-        raise ValueError(f"Argument `{name}` must be >= 0. Received: {name}={value}")
-    return value
+    return check.real(value, name, minimum=0)

@@ -63,9 +63,7 @@ class LeakyReLU(Activation):
 
     def __init__(self, alpha=0.01, **kwargs):
         super().__init__(**kwargs)
-        self._alpha = check.real(alpha, "alpha")
-        if self._alpha < 0:
-            raise ValueError(f"Argument `alpha` must be >= 0. Received: alpha={self._alpha}")
+        self._alpha = check.real(alpha, "alpha", minimum=0)
 
     @property
     def alpha(self):

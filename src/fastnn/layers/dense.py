@@ -44,14 +44,10 @@ class Dense(Layer):
     def __init__(self, units, *, activation=None, input_dim=None, kernel_init="auto", bias_init="zeros",
                  kernel_regularizer=None, bias_regularizer=None, dtype=None, seed=None, name=None):
         super().__init__(dtype=dtype, seed=seed, name=name)
-        self.units = check.integer(units, "units")
-        if self.units < 1:
-            raise ValueError(f"Argument `units` must be >= 1. Received: units={self.units}")
+        self.units = check.integer(units, "units", minimum=1)
         activation = check.choice(activation, "activation", _ACTIVATIONS) if activation is not None else None
         self.activation = None if activation in ("linear", "identity") else activation
-        self.input_dim = None if input_dim is None else check.integer(input_dim, "input_dim")
-        if self.input_dim is not None and self.input_dim < 1:
-            raise ValueError(f"Argument `input_dim` must be >= 1. Received: input_dim={self.input_dim}")
+        self.input_dim = None if input_dim is None else check.integer(input_dim, "input_dim", minimum=1)
         self.kernel_init = _initializer_spec(kernel_init, "kernel_init", allow_auto=True)
         self.bias_init = _initializer_spec(bias_init, "bias_init")
         self.kernel_regularizer = _regularizers.get(kernel_regularizer, "kernel_regularizer")
