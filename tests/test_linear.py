@@ -182,9 +182,10 @@ def test_backward_without_y_for_identity(rng):
     x, w, b = make_inputs(rng, 6, 4, 3, np.float64)
     dy = rng.standard_normal((6, 3))
     dx, dw, db = fastnn.ops.linear_backward(dy, x, w, None)
-    np.testing.assert_allclose(dx, dy @ w.T, rtol=1e-12)
-    np.testing.assert_allclose(dw, x.T @ dy, rtol=1e-12)
-    np.testing.assert_allclose(db, dy.sum(0), rtol=1e-12)
+    # atol: a sum that cancels to near zero has no relative accuracy in any summation order
+    np.testing.assert_allclose(dx, dy @ w.T, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(dw, x.T @ dy, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(db, dy.sum(0), rtol=1e-12, atol=1e-14)
 
 
 def test_empty_batch_and_empty_features():
