@@ -9,6 +9,12 @@ namespace fastnn::avx512 {
 void dgemm_ukernel_14x16(index_t k, const double* a, const double* b, double* c, index_t rs_c, int m,
                          int n, bool accumulate) {
   constexpr int MR = 14, NR = 16;
+  // Start fetching the C tile now: it is read (accumulate) or written after the k loop, and
+  // would otherwise stall the end of every call on an L2/L3 miss.
+  for (int i = 0; i < m; ++i) {
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * rs_c), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * rs_c + NR - 1), _MM_HINT_T0);
+  }
   __m512d acc[MR][2];
 #pragma GCC unroll 14
   for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_pd();
