@@ -100,6 +100,21 @@ def test_strided_negative_fortran_and_broadcast_views(rng, dtype):
         assert_matches_reference(fastnn.ops.matmul(b, a, trans_a=True, trans_b=True), b, a, True, True)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("m, n, k", [(5, 700, 300), (300, 5, 700), (3, 3, 900), (37, 41, 513)])
+def test_operands_read_in_place_equal_packed_ones_bitwise(rng, dtype, m, n, k):
+    """Panels a thread uses only a few times are read in place (A with any strides, B when
+    row-major), the others packed: the arithmetic is the same, so every memory order of the
+    operands gives identical bits (a Fortran-ordered B is always packed)."""
+    a = rng.standard_normal((m, k)).astype(dtype)
+    b = rng.standard_normal((k, n)).astype(dtype)
+    reference = fastnn.ops.matmul(np.asfortranarray(a), np.asfortranarray(b))
+    np.testing.assert_array_equal(fastnn.ops.matmul(a, b), reference)
+    np.testing.assert_array_equal(fastnn.ops.matmul(a, np.asfortranarray(b)), reference)
+    np.testing.assert_array_equal(fastnn.ops.matmul(np.asfortranarray(a), b), reference)
+    assert_matches_reference(reference, a, b)
+
+
 def test_misaligned_strides_are_handled():
     raw = np.zeros(4 * 12 * 10 + 1, np.uint8)[1:]
     a = raw.view(np.float32).reshape(12, 10)  # unaligned data pointer

@@ -71,6 +71,12 @@ struct GemmPlan {
   index_t a_size, b_size;
 };
 
+// Packing copies a panel once so the micro-kernel reuses it from cache in a friendly layout. A
+// panel the thread uses only a few times is cheaper to read in place: A (any strides) when the
+// thread has few columns (narrow output layers), B (unit column stride only) when it has few
+// rows (small batches).
+constexpr index_t kUsesWorthPacking = 4;
+
 // Thread `thread` of the grid computes its rectangle of C: the five loops over its own rows
 // and columns, with its own packing buffers.
 template <class T>
@@ -86,26 +92,42 @@ void gemm_thread(const GemmPlan<T>& plan, index_t thread) {
   const index_t col_end = std::min(g.n, col_tiles * (grid_col + 1) / plan.grid.cols * nr);
   T* packed_a = plan.buffers + thread * (plan.a_size + plan.b_size);
   T* packed_b = packed_a + plan.a_size;
+  // Full panels are read in place; a partial last panel is still packed (zero-padded).
+  const bool a_in_place = ceil_div(col_end - col_begin, nr) < kUsesWorthPacking;
+  const bool b_in_place = g.b.cs == 1 && ceil_div(row_end - row_begin, mr) < kUsesWorthPacking;
 
   for (index_t jc = col_begin; jc < col_end; jc += plan.nc) {  // jc loop
     const index_t nc = std::min(plan.nc, col_end - jc);
     for (index_t pc = 0; pc < g.k; pc += bs.kc) {  // pc loop
       const index_t kc = std::min(bs.kc, g.k - pc);
       const bool first = pc == 0, last = pc + kc == g.k;
-      for (index_t col = 0; col < nc; col += nr) {
-        pack_b_panel(g.b, pc, jc + col, kc, std::min(nr, nc - col), nr, packed_b + col * kc);
+      if (!b_in_place) {
+        for (index_t col = 0; col < nc; col += nr) {
+          pack_b_panel(g.b, pc, jc + col, kc, std::min(nr, nc - col), nr, packed_b + col * kc);
+        }
+      } else if (nc % nr) {
+        pack_b_panel(g.b, pc, jc + nc - nc % nr, kc, nc % nr, nr, packed_b);
       }
       for (index_t ic = row_begin; ic < row_end; ic += bs.mc) {  // ic loop
         const index_t mc = std::min(bs.mc, row_end - ic);
-        pack_a(g.a, ic, pc, mc, kc, mr, packed_a);
+        if (!a_in_place) {
+          pack_a(g.a, ic, pc, mc, kc, mr, packed_a);
+        } else if (mc % mr) {
+          pack_a(g.a, ic + mc - mc % mr, pc, mc % mr, kc, mr, packed_a);
+        }
         for (index_t jr = 0; jr < nc; jr += nr) {  // jr loop
           const index_t col = jc + jr;
           const int n = static_cast<int>(std::min(nr, nc - jr));
+          const bool b_full_in_place = b_in_place && n == nr;
+          const T* b = b_full_in_place ? g.b.data + pc * g.b.rs + col : packed_b + (b_in_place ? 0 : jr * kc);
+          const index_t rs_b = b_full_in_place ? g.b.rs : nr;
           for (index_t ir = 0; ir < mc; ir += mr) {  // ir loop
             const index_t row = ic + ir;
             const int m = static_cast<int>(std::min(mr, mc - ir));
+            const bool a_full_in_place = a_in_place && m == mr;
+            const T* a = a_full_in_place ? g.a.data + row * g.a.rs + pc * g.a.cs : packed_a + (a_in_place ? 0 : ir * kc);
             T* c = g.c + row * g.rs_c + col;
-            plan.ukernel(kc, packed_a + ir * kc, packed_b + jr * kc, c, g.rs_c, m, n, !first);
+            plan.ukernel(kc, a, a_full_in_place ? g.a.rs : 1, a_full_in_place ? g.a.cs : mr, b, rs_b, c, g.rs_c, m, n, !first);
             if (last && plan.epilogue) plan.epilogue->apply(plan.epilogue->context, c, g.rs_c, row, col, m, n);
           }
         }

@@ -7,8 +7,8 @@
 
 namespace fastnn::avx2 {
 
-void sgemm_ukernel_6x16(index_t k, const float* a, const float* b, float* c, index_t rs_c, int m, int n,
-                        bool accumulate) {
+void sgemm_ukernel_6x16(index_t k, const float* a, index_t rs_a, index_t cs_a, const float* b, index_t rs_b, float* c,
+                        index_t rs_c, int m, int n, bool accumulate) {
   constexpr int MR = 6, NR = 16;
   // Start fetching the C tile now: it is read (accumulate) or written after the k loop, and
   // would otherwise stall the end of every call on an L2/L3 miss.
@@ -16,15 +16,18 @@ void sgemm_ukernel_6x16(index_t k, const float* a, const float* b, float* c, ind
     _mm_prefetch(reinterpret_cast<const char*>(c + i * rs_c), _MM_HINT_T0);
     _mm_prefetch(reinterpret_cast<const char*>(c + i * rs_c + NR - 1), _MM_HINT_T0);
   }
+  const float* rows[MR];  // A's rows: a packed panel's (rs_a = 1) or a matrix's, read in place
+#pragma GCC unroll 6
+  for (int i = 0; i < MR; ++i) rows[i] = a + i * rs_a;
   __m256 acc[MR][2];
 #pragma GCC unroll 6
   for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
 
-  for (index_t p = 0; p < k; ++p, a += MR, b += NR) {
-    const __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
+  for (index_t p = 0, at = 0; p < k; ++p, at += cs_a, b += rs_b) {
+    const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
 #pragma GCC unroll 6
     for (int i = 0; i < MR; ++i) {
-      const __m256 ai = _mm256_broadcast_ss(a + i);
+      const __m256 ai = _mm256_broadcast_ss(rows[i] + at);
       acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);
       acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);
     }

@@ -6,8 +6,8 @@
 
 namespace fastnn::avx512 {
 
-void dgemm_ukernel_14x16(index_t k, const double* a, const double* b, double* c, index_t rs_c, int m,
-                         int n, bool accumulate) {
+void dgemm_ukernel_14x16(index_t k, const double* a, index_t rs_a, index_t cs_a, const double* b, index_t rs_b, double* c,
+                         index_t rs_c, int m, int n, bool accumulate) {
   constexpr int MR = 14, NR = 16;
   // Start fetching the C tile now: it is read (accumulate) or written after the k loop, and
   // would otherwise stall the end of every call on an L2/L3 miss.
@@ -15,15 +15,18 @@ void dgemm_ukernel_14x16(index_t k, const double* a, const double* b, double* c,
     _mm_prefetch(reinterpret_cast<const char*>(c + i * rs_c), _MM_HINT_T0);
     _mm_prefetch(reinterpret_cast<const char*>(c + i * rs_c + NR - 1), _MM_HINT_T0);
   }
+  const double* rows[MR];  // A's rows: a packed panel's (rs_a = 1) or a matrix's, read in place
+#pragma GCC unroll 14
+  for (int i = 0; i < MR; ++i) rows[i] = a + i * rs_a;
   __m512d acc[MR][2];
 #pragma GCC unroll 14
   for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_pd();
 
-  for (index_t p = 0; p < k; ++p, a += MR, b += NR) {
-    const __m512d b0 = _mm512_load_pd(b), b1 = _mm512_load_pd(b + 8);
+  for (index_t p = 0, at = 0; p < k; ++p, at += cs_a, b += rs_b) {
+    const __m512d b0 = _mm512_loadu_pd(b), b1 = _mm512_loadu_pd(b + 8);
 #pragma GCC unroll 14
     for (int i = 0; i < MR; ++i) {
-      const __m512d ai = _mm512_set1_pd(a[i]);
+      const __m512d ai = _mm512_set1_pd(rows[i][at]);
       acc[i][0] = _mm512_fmadd_pd(ai, b0, acc[i][0]);
       acc[i][1] = _mm512_fmadd_pd(ai, b1, acc[i][1]);
     }

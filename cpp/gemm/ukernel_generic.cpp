@@ -6,11 +6,12 @@ namespace fastnn::generic {
 namespace {
 
 template <class T, int MR, int NR>
-void gemm_ukernel(index_t k, const T* a, const T* b, T* c, index_t rs_c, int m, int n, bool accumulate) {
+void gemm_ukernel(index_t k, const T* a, index_t rs_a, index_t cs_a, const T* b, index_t rs_b, T* c, index_t rs_c,
+                  int m, int n, bool accumulate) {
   T acc[MR][NR] = {};
-  for (index_t p = 0; p < k; ++p, a += MR, b += NR) {
+  for (index_t p = 0; p < k; ++p, a += cs_a, b += rs_b) {
     for (int i = 0; i < MR; ++i) {
-      for (int j = 0; j < NR; ++j) acc[i][j] += a[i] * b[j];
+      for (int j = 0; j < NR; ++j) acc[i][j] += a[i * rs_a] * b[j];
     }
   }
   for (int i = 0; i < m; ++i) {
@@ -21,14 +22,14 @@ void gemm_ukernel(index_t k, const T* a, const T* b, T* c, index_t rs_c, int m, 
 
 }  // namespace
 
-void sgemm_ukernel_4x8(index_t k, const float* a, const float* b, float* c, index_t rs_c, int m, int n,
-                       bool accumulate) {
-  gemm_ukernel<float, 4, 8>(k, a, b, c, rs_c, m, n, accumulate);
+void sgemm_ukernel_4x8(index_t k, const float* a, index_t rs_a, index_t cs_a, const float* b, index_t rs_b, float* c,
+                       index_t rs_c, int m, int n, bool accumulate) {
+  gemm_ukernel<float, 4, 8>(k, a, rs_a, cs_a, b, rs_b, c, rs_c, m, n, accumulate);
 }
 
-void dgemm_ukernel_4x4(index_t k, const double* a, const double* b, double* c, index_t rs_c, int m, int n,
-                       bool accumulate) {
-  gemm_ukernel<double, 4, 4>(k, a, b, c, rs_c, m, n, accumulate);
+void dgemm_ukernel_4x4(index_t k, const double* a, index_t rs_a, index_t cs_a, const double* b, index_t rs_b,
+                       double* c, index_t rs_c, int m, int n, bool accumulate) {
+  gemm_ukernel<double, 4, 4>(k, a, rs_a, cs_a, b, rs_b, c, rs_c, m, n, accumulate);
 }
 
 }  // namespace fastnn::generic
