@@ -311,3 +311,12 @@ def test_wrong_types_raise_type_error(make, argument):
 def test_repr():
     assert repr(SGD(0.5, momentum=0.25)) == "SGD(learning_rate=0.5, momentum=0.25, nesterov=False)"
     assert repr(RMSprop()) == "RMSprop(learning_rate=0.001, rho=0.9, epsilon=1e-07)"
+
+
+@pytest.mark.parametrize("make", [lambda: np.ones((4, 6))[:, ::2], lambda: np.ones(3, dtype=np.float32)])
+def test_parameters_must_be_updatable_in_place(make):
+    param = make()
+    if param.flags.c_contiguous:
+        param.flags.writeable = False
+    with pytest.raises(ValueError, match="in place"):
+        optimizers.SGD(0.1).apply([("w", param, np.ones_like(param))])

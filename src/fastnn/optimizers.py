@@ -1,8 +1,9 @@
 """Optimizers: the base class owns the bookkeeping (step count, per-parameter state, saving);
-each optimizer implements only its in-place update.
+each optimizer implements only its update.
 
-Updates run in place with ``out=`` NumPy arithmetic on state allocated at a parameter's first
-step, so a training step allocates nothing here.
+Each update is one fused, multi-threaded C++ pass over the parameter (``fastnn._core``), in
+place, on state allocated at the parameter's first step: a training step allocates nothing
+here and reads each parameter, gradient and state array once.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import math
 
 import numpy as np
 
+from . import _core
 from . import _validation as check
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "get"]
@@ -20,9 +22,9 @@ class Optimizer:
     """Base class.
 
     ``apply(params)`` takes ``(key, param, grad)`` triples, increments ``iterations`` and updates
-    each ``param`` in place through :meth:`update`. Subclasses name their per-parameter state
-    arrays in ``slots`` (created zero-filled, shaped like the parameter) and implement
-    ``update(param, grad, state)``; ``state["scratch"]`` is a spare array of the same shape.
+    each ``param`` (a C-contiguous float array) in place through :meth:`update`. Subclasses name
+    their per-parameter state arrays in ``slots`` (created zero-filled, shaped like the
+    parameter) and implement ``update(param, grad, state)``.
     """
 
     slots = ()
@@ -35,11 +37,13 @@ class Optimizer:
     def apply(self, params):
         self.iterations += 1
         for key, param, grad in params:
+            if not (isinstance(param, np.ndarray) and param.flags.c_contiguous and param.flags.writeable):
+                raise ValueError(f"Parameter {key!r} must be a writeable C-contiguous array to be updated in place")
             state = self._state.get(key)
-            if state is None or state["scratch"].shape != param.shape:
-                state = {name: np.zeros_like(param) for name in (*self.slots, "scratch")}
+            if state is None or any(value.shape != param.shape or value.dtype != param.dtype for value in state.values()):
+                state = {name: np.zeros_like(param) for name in self.slots}
                 self._state[key] = state
-            self.update(param, grad, state)
+            self.update(param, np.ascontiguousarray(grad, dtype=param.dtype), state)
 
     def update(self, param, grad, state):
         raise NotImplementedError
@@ -48,9 +52,8 @@ class Optimizer:
         return {"learning_rate": self.learning_rate}
 
     def get_state(self):
-        """A snapshot: the step count and a copy of every slot array (scratch space is not state)."""
-        arrays = {f"{key}/{name}": value.copy() for key, state in self._state.items() for name, value in state.items()
-                  if name != "scratch"}
+        """A snapshot: the step count and a copy of every slot array."""
+        arrays = {f"{key}/{name}": value.copy() for key, state in self._state.items() for name, value in state.items()}
         return self.iterations, arrays
 
     def set_state(self, iterations, arrays, params):
@@ -58,11 +61,10 @@ class Optimizer:
         self.iterations = int(iterations)
         self._state = {}
         for key, param in params.items():
-            if all(f"{key}/{name}" in arrays for name in self.slots):
+            if self.slots and all(f"{key}/{name}" in arrays for name in self.slots):
                 state = {name: np.array(arrays[f"{key}/{name}"], dtype=param.dtype) for name in self.slots}
                 if any(value.shape != param.shape for value in state.values()):
                     raise ValueError(f"Optimizer state for {key} does not match the parameter's shape {param.shape}")
-                state["scratch"] = np.zeros_like(param)
                 self._state[key] = state
 
     def __repr__(self):
@@ -76,29 +78,16 @@ class SGD(Optimizer):
     Without momentum, ``w ← w − lr · g``.
     """
 
-    slots = ("velocity",)
-
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False):
         super().__init__(learning_rate)
         self.momentum = check.real(momentum, "momentum")
         if not 0.0 <= self.momentum < 1.0:
             raise ValueError(f"Argument `momentum` must be in [0, 1). Received: momentum={self.momentum}")
         self.nesterov = check.boolean(nesterov, "nesterov")
+        self.slots = ("velocity",) if self.momentum else ()
 
     def update(self, param, grad, state):
-        step = np.multiply(grad, self.learning_rate, out=state["scratch"])  # lr · g
-        if not self.momentum:
-            param -= step
-            return
-        velocity = state["velocity"]
-        velocity *= self.momentum
-        velocity -= step
-        if self.nesterov:
-            param -= step
-            np.multiply(velocity, self.momentum, out=step)
-            param += step
-        else:
-            param += velocity
+        _core.sgd_update(param, grad, state.get("velocity"), self.learning_rate, self.momentum, self.nesterov)
 
     def get_config(self):
         return {"learning_rate": self.learning_rate, "momentum": self.momentum, "nesterov": self.nesterov}
@@ -119,22 +108,10 @@ class Adam(Optimizer):
         self.beta_2 = _unit_interval(beta_2, "beta_2")
         self.epsilon = _positive(epsilon, "epsilon")
 
-    def update(self, param, grad, state):
-        m, v, scratch = state["m"], state["v"], state["scratch"]
+    def update(self, param, grad, state, decay=0.0):
         t = self.iterations
-        m *= self.beta_1
-        m += np.multiply(grad, 1 - self.beta_1, out=scratch)
-        v *= self.beta_2
-        np.multiply(grad, grad, out=scratch)
-        scratch *= 1 - self.beta_2
-        v += scratch
-        # scratch ← lr · m̂ / (√v̂ + ε), with √v̂ = √v / √(1 − β₂ᵗ)
-        np.sqrt(v, out=scratch)
-        scratch *= 1 / math.sqrt(1 - self.beta_2**t)
-        scratch += self.epsilon
-        np.divide(m, scratch, out=scratch)
-        scratch *= self.learning_rate / (1 - self.beta_1**t)
-        param -= scratch
+        _core.adam_update(param, grad, state["m"], state["v"], self.beta_1, self.beta_2, self.epsilon,
+                          self.learning_rate / (1 - self.beta_1**t), 1 / math.sqrt(1 - self.beta_2**t), decay)
 
     def get_config(self):
         return {"learning_rate": self.learning_rate, "beta_1": self.beta_1, "beta_2": self.beta_2,
@@ -153,8 +130,7 @@ class AdamW(Adam):
         self.weight_decay = check.real(weight_decay, "weight_decay", minimum=0)
 
     def update(self, param, grad, state):
-        param *= 1 - self.learning_rate * self.weight_decay
-        super().update(param, grad, state)
+        super().update(param, grad, state, decay=self.learning_rate * self.weight_decay)
 
     def get_config(self):
         return {**super().get_config(), "weight_decay": self.weight_decay}
@@ -171,16 +147,7 @@ class RMSprop(Optimizer):
         self.epsilon = _positive(epsilon, "epsilon")
 
     def update(self, param, grad, state):
-        v, scratch = state["v"], state["scratch"]
-        v *= self.rho
-        np.multiply(grad, grad, out=scratch)
-        scratch *= 1 - self.rho
-        v += scratch
-        np.add(v, self.epsilon, out=scratch)
-        np.sqrt(scratch, out=scratch)
-        np.divide(grad, scratch, out=scratch)
-        scratch *= self.learning_rate
-        param -= scratch
+        _core.rmsprop_update(param, grad, state["v"], self.learning_rate, self.rho, self.epsilon)
 
     def get_config(self):
         return {"learning_rate": self.learning_rate, "rho": self.rho, "epsilon": self.epsilon}

@@ -1,0 +1,76 @@
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include "../ops/optimizer_updates.hpp"
+#include "arrays.hpp"
+
+namespace fastnn::bindings {
+namespace {
+
+// A writable state array shaped like the parameter, or null for None.
+template <class T>
+T* state(const py::object& array, const py::array& param, const char* name) {
+  if (array.is_none()) return nullptr;
+  if (!py::isinstance<py::array>(array)) throw py::type_error(std::string("Argument `") + name + "` must be an array or None");
+  auto a = py::reinterpret_borrow<py::array>(array);
+  if (a.size() != param.size()) throw std::invalid_argument(std::string("Argument `") + name + "` differs in size from `w`");
+  return contiguous_output<T>(a, name);
+}
+
+template <class T>
+const T* gradient(const py::array& g, const py::array& param) {
+  if (g.size() != param.size()) throw std::invalid_argument("Argument `g` differs in size from `w`");
+  return contiguous_input<T>(g, "g");
+}
+
+void sgd_binding(py::array w, const py::array& g, const py::object& velocity, double lr, double momentum, bool nesterov) {
+  dispatch_float(w, "w", [&](auto tag) {
+    using T = decltype(tag);
+    T* wp = contiguous_output<T>(w, "w");
+    const T* gp = gradient<T>(g, w);
+    T* vp = state<T>(velocity, w, "velocity");
+    const index_t n = w.size();
+    py::gil_scoped_release release;
+    sgd_update<T>(wp, gp, vp, n, lr, momentum, nesterov);
+  });
+}
+
+void adam_binding(py::array w, const py::array& g, const py::object& m, const py::object& v, double beta1, double beta2,
+                  double epsilon, double c1, double c2, double decay) {
+  dispatch_float(w, "w", [&](auto tag) {
+    using T = decltype(tag);
+    T* wp = contiguous_output<T>(w, "w");
+    const T* gp = gradient<T>(g, w);
+    T* mp = state<T>(m, w, "m");
+    T* vp = state<T>(v, w, "v");
+    if (!mp || !vp) throw std::invalid_argument("Arguments `m` and `v` are required");
+    const index_t n = w.size();
+    py::gil_scoped_release release;
+    adam_update<T>(wp, gp, mp, vp, n, beta1, beta2, epsilon, c1, c2, decay);
+  });
+}
+
+void rmsprop_binding(py::array w, const py::array& g, const py::object& v, double lr, double rho, double epsilon) {
+  dispatch_float(w, "w", [&](auto tag) {
+    using T = decltype(tag);
+    T* wp = contiguous_output<T>(w, "w");
+    const T* gp = gradient<T>(g, w);
+    T* vp = state<T>(v, w, "v");
+    if (!vp) throw std::invalid_argument("Argument `v` is required");
+    const index_t n = w.size();
+    py::gil_scoped_release release;
+    rmsprop_update<T>(wp, gp, vp, n, lr, rho, epsilon);
+  });
+}
+
+}  // namespace
+
+void register_optimizers(py::module_& m) {
+  using namespace pybind11::literals;
+  m.def("sgd_update", &sgd_binding, "w"_a, "g"_a, "velocity"_a, "learning_rate"_a, "momentum"_a, "nesterov"_a);
+  m.def("adam_update", &adam_binding, "w"_a, "g"_a, "m"_a, "v"_a, "beta_1"_a, "beta_2"_a, "epsilon"_a, "c1"_a, "c2"_a,
+        "decay"_a);
+  m.def("rmsprop_update", &rmsprop_binding, "w"_a, "g"_a, "v"_a, "learning_rate"_a, "rho"_a, "epsilon"_a);
+}
+
+}  // namespace fastnn::bindings
