@@ -116,8 +116,9 @@ class CategoricalCrossentropy(Loss):
         return -(inside * y_true / p) / max(len(y_pred), 1)
 
     def from_logits(self, y_true, logits):
-        loss = -np.sum(y_true * log_softmax(logits), dtype=np.float64) / max(len(logits), 1)
-        grad = softmax(logits) * np.sum(y_true, axis=-1, keepdims=True) - y_true
+        log_p = log_softmax(logits)
+        loss = -np.sum(y_true * log_p, dtype=np.float64) / max(len(logits), 1)
+        grad = np.exp(log_p) * np.sum(y_true, axis=-1, keepdims=True) - y_true  # softmax from the same pass
         return float(loss), grad / max(len(logits), 1)
 
 
@@ -141,10 +142,12 @@ class SparseCategoricalCrossentropy(Loss):
 
     def from_logits(self, y_true, logits):
         rows = np.arange(len(logits))
-        loss = -np.sum(log_softmax(logits)[rows, y_true], dtype=np.float64) / max(len(logits), 1)
-        grad = softmax(logits)
+        grad = log_softmax(logits)
+        loss = -np.sum(grad[rows, y_true], dtype=np.float64) / max(len(logits), 1)
+        np.exp(grad, out=grad)  # the softmax, from the same pass
         grad[rows, y_true] -= 1
-        return float(loss), grad / max(len(logits), 1)
+        grad /= max(len(logits), 1)
+        return float(loss), grad
 
 
 def _picked(y_pred, labels):
