@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <stdexcept>
 #include <string>
 
@@ -29,17 +28,6 @@ void for_each_chunk_of_draws(index_t n, const DropoutParams& params, Body&& body
   });
 }
 
-template <class T>
-struct SameSizeBits;
-template <>
-struct SameSizeBits<float> {
-  using type = std::uint32_t;
-};
-template <>
-struct SameSizeBits<double> {
-  using type = std::uint64_t;
-};
-
 }  // namespace
 
 DropoutParams DropoutParams::make(double rate, std::uint64_t seed, std::uint64_t offset) {
@@ -53,20 +41,6 @@ DropoutParams DropoutParams::make(double rate, std::uint64_t seed, std::uint64_t
   params.seed = seed;
   params.offset = offset;
   return params;
-}
-
-// Masking the bits rather than selecting lets the compiler vectorize the loop (GCC does not
-// if-convert the select), and a dropped element becomes +0 even when x is NaN or infinite.
-template <class T>
-void apply_dropout(const std::uint32_t* words, const T* x, T* y, index_t length, std::uint32_t threshold, T scale) {
-  using Bits = typename SameSizeBits<T>::type;
-  for (index_t j = 0; j < length; ++j) {
-    const T scaled = x[j] * scale;
-    Bits bits;
-    std::memcpy(&bits, &scaled, sizeof bits);
-    bits &= Bits(0) - Bits(words[j] >= threshold);
-    std::memcpy(&y[j], &bits, sizeof bits);
-  }
 }
 
 template <class T>
@@ -85,8 +59,6 @@ void dropout_mask(std::uint8_t* keep, index_t n, const DropoutParams& params) {
   });
 }
 
-template void apply_dropout<float>(const std::uint32_t*, const float*, float*, index_t, std::uint32_t, float);
-template void apply_dropout<double>(const std::uint32_t*, const double*, double*, index_t, std::uint32_t, double);
 template void dropout<float>(const float*, float*, index_t, const DropoutParams&);
 template void dropout<double>(const double*, double*, index_t, const DropoutParams&);
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 
 #include "../common.hpp"
 
@@ -25,10 +26,34 @@ struct DropoutParams {
 template <class T>
 void dropout(const T* x, T* y, index_t n, const DropoutParams& params);
 
-// The masking step for one chunk whose draws are already in `words`:
-// y[j] = words[j] >= threshold ? x[j] * scale : +0 (y may equal x).
 template <class T>
-void apply_dropout(const std::uint32_t* words, const T* x, T* y, index_t length, std::uint32_t threshold, T scale);
+struct SameSizeBits;
+template <>
+struct SameSizeBits<float> {
+  using type = std::uint32_t;
+};
+template <>
+struct SameSizeBits<double> {
+  using type = std::uint64_t;
+};
+
+// The masking step for one chunk whose draws are already in `words`:
+// y[j] = words[j] >= threshold ? x[j] * scale : +0 (y may equal x). Masking the bits rather
+// than selecting lets the compiler vectorize the loop (GCC does not if-convert the select), and
+// a dropped element becomes +0 even when x is NaN or infinite. Inline: it runs on segments as
+// short as one row of a GEMM tile.
+template <class T>
+inline void apply_dropout(const std::uint32_t* words, const T* x, T* y, index_t length, std::uint32_t threshold,
+                          T scale) {
+  using Bits = typename SameSizeBits<T>::type;
+  for (index_t j = 0; j < length; ++j) {
+    const T scaled = x[j] * scale;
+    Bits bits;
+    std::memcpy(&bits, &scaled, sizeof bits);
+    bits &= Bits(0) - Bits(words[j] >= threshold);
+    std::memcpy(&y[j], &bits, sizeof bits);
+  }
+}
 
 // keep[i] = 1 when element i is kept, else 0.
 void dropout_mask(std::uint8_t* keep, index_t n, const DropoutParams& params);

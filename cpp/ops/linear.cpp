@@ -24,24 +24,42 @@ struct EpilogueContext {
   index_t n_total;
 };
 
-// bias + activation + dropout on one finished tile of y, while it is still in L1.
-template <class T>
+// bias + activation + dropout on one finished tile of y, while it is still in L1. One
+// instantiation per activation, with the draws and the masking inline: the tile's rows are
+// short (NR values), so per-row calls would cost more than the work.
+template <class T, Activation A>
 void linear_epilogue(const void* context, T* c, index_t rs_c, index_t row, index_t col, index_t m, index_t n) {
   const auto& ctx = *static_cast<const EpilogueContext<T>*>(context);
   const LinearParams<T>& p = *ctx.params;
-  const T scale = T(p.dropout.keep_scale);
+  const T scale = T(p.dropout.keep_scale), alpha = p.alpha;
   std::uint32_t words[kSegment];
   for (index_t i = 0; i < m; ++i) {
     T* y = c + i * rs_c;
     for (index_t start = 0; start < n; start += kSegment) {
       const index_t length = std::min(kSegment, n - start);
       T* seg = y + start;
-      bias_and_activation(seg, p.bias ? p.bias + col + start : nullptr, length, p.activation, p.alpha);
+      if (p.bias) {
+        const T* bias = p.bias + col + start;
+        for (index_t j = 0; j < length; ++j) seg[j] = activate<A>(seg[j] + bias[j], alpha);
+      } else if constexpr (A != Activation::identity) {
+        for (index_t j = 0; j < length; ++j) seg[j] = activate<A>(seg[j], alpha);
+      }
       if (p.dropout.enabled()) {
         random_words(p.dropout.seed, position_of(p.dropout, ctx.n_total, row + i, col + start), length, words);
         apply_dropout(words, seg, seg, length, p.dropout.threshold, scale);
       }
     }
+  }
+}
+
+template <class T>
+auto epilogue_for(Activation act) {
+  switch (act) {
+    case Activation::relu: return &linear_epilogue<T, Activation::relu>;
+    case Activation::leaky_relu: return &linear_epilogue<T, Activation::leaky_relu>;
+    case Activation::sigmoid: return &linear_epilogue<T, Activation::sigmoid>;
+    case Activation::tanh: return &linear_epilogue<T, Activation::tanh>;
+    default: return &linear_epilogue<T, Activation::identity>;
   }
 }
 
@@ -88,7 +106,7 @@ template <class T>
 void linear_forward(index_t m, index_t k, index_t n, const MatrixView<T>& x, const MatrixView<T>& w, T* y,
                     index_t rs_y, const LinearParams<T>& params) {
   const EpilogueContext<T> context{&params, n};
-  const TileEpilogue<T> epilogue{&linear_epilogue<T>, &context};
+  const TileEpilogue<T> epilogue{epilogue_for<T>(params.activation), &context};
   const bool needs_epilogue = params.bias || params.activation != Activation::identity || params.dropout.enabled();
   gemm<T>(GemmProblem<T>{m, n, k, x, w, y, rs_y}, needs_epilogue ? &epilogue : nullptr);
 }
