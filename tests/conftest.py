@@ -1,5 +1,6 @@
-"""Shared fixtures: fresh random inputs (the seed is printed, so a failure can be replayed),
-thread-count switching, and the GEMM's blocking for boundary sizes."""
+"""Shared fixtures and helpers: fresh random inputs (the seed is printed, so a failure can be
+replayed), thread-count switching, the GEMM's blocking for boundary sizes, central differences
+and float64 reference activations."""
 
 import contextlib
 import os
@@ -35,3 +36,27 @@ def blocking(dtype):
 
 def machine_eps(dtype):
     return float(np.finfo(dtype).eps)
+
+
+def numeric_gradient(loss, a, h=1e-6):
+    """Central differences of the scalar ``loss()`` with respect to every element of ``a``
+    (perturbed in place and restored)."""
+    grad = np.zeros(a.shape, np.float64)
+    for index in np.ndindex(a.shape):
+        saved = a[index]
+        a[index] = saved + h
+        up = loss()
+        a[index] = saved - h
+        down = loss()
+        a[index] = saved
+        grad[index] = (up - down) / (2 * h)
+    return grad
+
+
+def np_sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def np_softmax(z):
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)

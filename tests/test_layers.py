@@ -12,11 +12,12 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from conftest import np_sigmoid, np_softmax, numeric_gradient
+
 import fastnn
 from fastnn.layers import Dense, Dropout, Flatten, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from fastnn.regularizers import L1, L1L2, L2
 
-H = 1e-6  # central-difference step
 RTOL, ATOL = 1e-6, 1e-8  # float64 finite-difference tolerances
 ALPHA = 1e-6  # p-value threshold of the KS tests
 Z_BOUND = 5.5  # P(|Z| > 5.5) = 3.8e-8
@@ -28,13 +29,6 @@ F64 = np.dtype(np.float64)
 # -- reference formulas and helpers ----------------------------------------------------------------
 
 
-def np_sigmoid(z):
-    return 1.0 / (1.0 + np.exp(-z))
-
-
-def np_softmax(z):
-    e = np.exp(z - z.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
 
 
 def np_activation(name, z):
@@ -48,19 +42,6 @@ def np_activation(name, z):
         "softmax": np_softmax,
     }[name](z)
 
-
-def numeric_gradient(loss, a, h=H):
-    """Central differences of the scalar ``loss()`` with respect to every element of ``a`` (perturbed in place)."""
-    grad = np.zeros(a.shape, np.float64)
-    for index in np.ndindex(a.shape):
-        saved = a[index]
-        a[index] = saved + h
-        up = loss()
-        a[index] = saved - h
-        down = loss()
-        a[index] = saved
-        grad[index] = (up - down) / (2 * h)
-    return grad
 
 
 def assert_gradient(analytic, numeric):

@@ -6,7 +6,7 @@ import pytest
 from scipy.special import expit
 
 import fastnn
-from conftest import blocking, machine_eps, num_threads
+from conftest import blocking, machine_eps, num_threads, numeric_gradient
 
 DTYPES = [np.float32, np.float64]
 ACTIVATIONS = ["identity", "relu", "leaky_relu", "sigmoid", "tanh"]
@@ -164,17 +164,8 @@ def test_backward_matches_finite_differences(rng, activation, rate):
 
     y = fastnn.ops.linear(x, w, b, **settings)
     dx, dw, db = fastnn.ops.linear_backward(r, x, w, y, **settings)
-    h = 1e-6
     for parameter, analytic in [(x, dx), (w, dw), (b, db)]:
-        numeric = np.zeros_like(parameter)
-        for index in np.ndindex(parameter.shape):
-            saved = parameter[index]
-            parameter[index] = saved + h
-            up = loss(x, w, b)
-            parameter[index] = saved - h
-            down = loss(x, w, b)
-            parameter[index] = saved
-            numeric[index] = (up - down) / (2 * h)
+        numeric = numeric_gradient(lambda: loss(x, w, b), parameter)
         np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-7)
 
 

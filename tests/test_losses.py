@@ -10,9 +10,10 @@ import math
 import numpy as np
 import pytest
 
+from conftest import np_sigmoid, np_softmax, numeric_gradient
+
 from fastnn import losses
 
-H = 1e-6
 RTOL, ATOL = 1e-6, 1e-8
 EPS = 1e-7  # the documented clipping of probabilities
 
@@ -21,13 +22,6 @@ EPS = 1e-7  # the documented clipping of probabilities
 # -- references ----------------------------------------------------------------------------------
 
 
-def np_sigmoid(z):
-    return 1.0 / (1.0 + np.exp(-z))
-
-
-def np_softmax(z):
-    e = np.exp(z - z.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
 
 
 def ref_mse(y, p):
@@ -48,18 +42,6 @@ def ref_scce(labels, p):
     p = np.clip(p, EPS, 1 - EPS)
     return -np.sum(np.log(p[np.arange(len(p)), labels])) / len(p)
 
-
-def numeric_gradient(loss, a, h=H):
-    grad = np.zeros(a.shape)
-    for index in np.ndindex(a.shape):
-        saved = a[index]
-        a[index] = saved + h
-        up = loss()
-        a[index] = saved - h
-        down = loss()
-        a[index] = saved
-        grad[index] = (up - down) / (2 * h)
-    return grad
 
 
 def probabilities(rng, shape, low=0.05):

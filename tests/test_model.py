@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import num_threads
+from conftest import num_threads, numeric_gradient
 
 import fastnn
 from fastnn import optimizers, regularizers
@@ -140,18 +140,9 @@ def test_training_gradients_match_central_differences_of_the_full_loss(rng, netw
     assert weights_equal(model.get_weights(), before)  # the capturing optimizer changed nothing
     assert sorted(analytic) == sorted(f"{i}/{name}" for i, layer in enumerate(model.layers) for name in layer.params)
 
-    h = 1e-6
     for i, layer in enumerate(model.layers):
         for name, param in layer.params.items():
-            numeric = np.empty_like(param)
-            for index in np.ndindex(param.shape):
-                original = param[index]
-                param[index] = original + h
-                up = training_loss()
-                param[index] = original - h
-                down = training_loss()
-                param[index] = original
-                numeric[index] = (up - down) / (2 * h)
+            numeric = numeric_gradient(training_loss, param)
             np.testing.assert_allclose(analytic[f"{i}/{name}"], numeric, rtol=1e-5, atol=1e-8,
                                        err_msg=f"gradient of layer {i} ({type(layer).__name__}) {name}")
 
