@@ -29,8 +29,6 @@ F64 = np.dtype(np.float64)
 # -- reference formulas and helpers ----------------------------------------------------------------
 
 
-
-
 def np_activation(name, z):
     return {
         None: lambda v: v,
@@ -41,7 +39,6 @@ def np_activation(name, z):
         "tanh": np.tanh,
         "softmax": np_softmax,
     }[name](z)
-
 
 
 def assert_gradient(analytic, numeric):

@@ -18,10 +18,7 @@ RTOL, ATOL = 1e-6, 1e-8
 EPS = 1e-7  # the documented clipping of probabilities
 
 
-
 # -- references ----------------------------------------------------------------------------------
-
-
 
 
 def ref_mse(y, p):
@@ -41,7 +38,6 @@ def ref_cce(y, p):
 def ref_scce(labels, p):
     p = np.clip(p, EPS, 1 - EPS)
     return -np.sum(np.log(p[np.arange(len(p)), labels])) / len(p)
-
 
 
 def probabilities(rng, shape, low=0.05):

@@ -12,8 +12,6 @@ from fastnn import regularizers
 from fastnn.regularizers import L1, L1L2, L2
 
 
-
-
 def away_from_zero(rng, shape):
     return rng.choice([-1.0, 1.0], size=shape) * rng.uniform(0.05, 2.0, size=shape)
 
