@@ -1,6 +1,6 @@
-// Shared basics for every kernel: the index type, aligned scratch memory and argument checks.
-// Included by the per-ISA files too, so it holds no inline code that the compiler could
-// vectorize with ISA-specific instructions (see STYLE.md: shared inline helpers).
+// Shared basics for every kernel: the index type, aligned scratch memory, integer rounding.
+// Included by the per-ISA files too, so its only inline code is integer arithmetic that no ISA
+// flag changes (see STYLE.md: shared inline helpers).
 #pragma once
 
 #include <cstddef>

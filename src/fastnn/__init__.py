@@ -13,7 +13,7 @@ import os as _os
 
 # OpenMP threads that spin while waiting for work steal the core a descheduled teammate needs:
 # on a shared machine each join can then cost a scheduler time slice (measured here: 2-thread
-# training 10-15x slower than 1 thread with one other busy process). Sleeping waits cost a
+# training 7-26x slower than 1 thread beside other busy processes). Sleeping waits cost a
 # futex wake-up per parallel region instead. OpenMP reads the policy once, when its runtime
 # loads with the extension, so it is set only around that import and the environment is
 # restored (other libraries' OpenMP runtimes are not affected). A user's own setting wins.

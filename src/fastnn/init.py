@@ -34,7 +34,7 @@ __all__ = [
     "zeros", "ones", "constant", "uniform", "normal", "truncated_normal",
     "variance_scaling", "xavier_uniform", "xavier_normal", "glorot_uniform", "glorot_normal",
     "he_uniform", "he_normal", "kaiming_uniform", "kaiming_normal", "lecun_uniform", "lecun_normal",
-    "orthogonal", "identity", "calculate_gain", "compute_fans", "get",
+    "orthogonal", "identity", "calculate_gain", "compute_fans", "get", "NAMES",
 ]
 
 # The standard deviation of a unit normal truncated to [-2, 2]: dividing by it makes a
@@ -242,7 +242,9 @@ glorot_normal = xavier_normal
 kaiming_uniform = he_uniform
 kaiming_normal = he_normal
 
-_BY_NAME = {name: globals()[name] for name in __all__ if name not in ("calculate_gain", "compute_fans", "get")}
+_BY_NAME = {name: globals()[name] for name in __all__ if name not in ("calculate_gain", "compute_fans", "get", "NAMES")}
+
+NAMES = tuple(sorted(_BY_NAME))  # what get() accepts
 
 
 def get(name):

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["NAMES", "accuracy_counts"]
+__all__ = ["accuracy_counts", "check_names"]
 
-NAMES = ("accuracy",)
 _ALIASES = {"accuracy": "accuracy", "acc": "accuracy"}
 
 

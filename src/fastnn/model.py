@@ -57,6 +57,7 @@ class Sequential:
         self.input_shape = self.output_shape = None
         self.optimizer = self.loss = None
         self.metrics = []
+        self._head = None  # _logits_head(), kept current by _plan_fusion
         self.stop_training = False
         self.epoch = 0  # epochs trained so far: the next epoch's shuffling stream
         self.history = None
@@ -301,7 +302,7 @@ class Sequential:
         for layer in self.layers:
             if isinstance(layer, Dense):
                 layer.input_grad = layer is not first_trainable
-        head = self._logits_head()
+        head = self._head = self._logits_head()
         for layer in self.layers:
             layer.fused_into = None
             if isinstance(layer, Dense):
@@ -332,7 +333,7 @@ class Sequential:
     def _forward(self, x, training, logits=True):
         """(outputs, are_logits): the network's outputs, or the logits of its final activation
         when ``logits`` and the loss takes them."""
-        head = self._logits_head() if logits else None
+        head = self._head if logits else None
         body = self.layers[:-1] if head else self.layers
         for layer in body:
             x = layer.forward(x, training=training)
@@ -352,7 +353,7 @@ class Sequential:
         else:
             loss, grad = self.loss(y, outputs), self.loss.gradient(y, outputs)
         correct, total = self._metric_counts(y, outputs, from_logits)
-        head = self._logits_head()
+        head = self._head
         if head == "dense":
             grad = self.layers[-1].backward(grad)
         for layer in reversed(self.layers[:-1] if head else self.layers):
