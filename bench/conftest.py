@@ -15,6 +15,7 @@ two run on the same number of cores; NumPy's OpenBLAS reads the same ``OMP_NUM_T
 from __future__ import annotations
 
 import ctypes
+import functools
 import glob
 import math
 import os
@@ -120,6 +121,25 @@ def _load():
 _START_LOAD = _load()  # before any benchmark ran: the load that others put on the machine
 
 
+@functools.lru_cache(maxsize=None)
+def fma_peak(threads):
+    """float32 FMA peak of fastnn's ISA path at ``threads`` threads (GFLOP/s), probed once per session."""
+    return fastnn.fma_peak_gflops(threads, seconds=1.0)
+
+
+@pytest.fixture
+def peak_note():
+    """``peak_note(work, dtype)``: a ``note`` for a product's row, its rate (median) as a share
+    of the probed FMA peak. The probe runs float32 FMAs; a float64 FMA does half the lanes' work,
+    so its peak is half."""
+
+    def note(work, dtype=np.float32):
+        peak = fma_peak(fastnn.get_num_threads()) / (2 if np.dtype(dtype) == np.float64 else 1)
+        return lambda median: f"{work / median / 1e9 / peak:.0%} of peak ({peak:.0f} GFLOP/s)" if median else ""
+
+    return note
+
+
 def machine_lines():
     """The lines that say which machine, path and thread counts produced a table."""
     info = fastnn.cpu_info()
@@ -140,6 +160,11 @@ def machine_lines():
         f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '(unset)')}, "
         f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')} (when unset, fastnn's own OpenMP runtime waits passively; others are unaffected), "
         f"load average (1, 5, 15 min) before the run {_START_LOAD}: other work on the machine skews every figure"
+    )
+    threads = fastnn.get_num_threads()
+    lines.append(
+        f"float32 FMA peak (fastnn.fma_peak_gflops, isa={info['isa']}): {fma_peak(1):.1f} GFLOP/s on 1 thread"
+        + (f", {fma_peak(threads):.1f} GFLOP/s on {threads} ({fma_peak(threads) / fma_peak(1):.2f}x)" if threads > 1 else "")
     )
     return lines
 

@@ -90,22 +90,24 @@ def product_fn(member, a, b, trans_a, trans_b):
 
 
 @pytest.mark.parametrize(("dtype", "n", "rounds"), SQUARE, ids=[f"{np.dtype(d).name}-{n}" for d, n, _ in SQUARE])
-def test_matmul_square(measure, check, member, dtype, n, rounds):
+def test_matmul_square(measure, check, peak_note, member, dtype, n, rounds):
     a, b, want, bound = square_case(dtype, n)
     fn, out = product_fn(member, a, b, False, False)
     fn()
     check.gemm_close(check.numpy(out), want, bound, f"{member} matmul {np.dtype(dtype).name} n={n}")
     tag = "f32" if dtype == np.float32 else "f64"
-    measure(fn, group=f"matmul {tag} n={n}", member=member, work=2.0 * n**3, unit="flop", rounds=rounds)
+    measure(fn, group=f"matmul {tag} n={n}", member=member, work=2.0 * n**3, unit="flop", rounds=rounds,
+            note=peak_note(2.0 * n**3, dtype))
 
 
 @pytest.mark.parametrize("op", DENSE_OPS)
 @pytest.mark.parametrize("shape", DENSE, ids=["x".join(map(str, s)) for s in DENSE])
-def test_dense_products(measure, check, member, shape, op):
+def test_dense_products(measure, check, peak_note, member, shape, op):
     a, b, trans_a, trans_b, want, bound, k = dense_case(shape, op)
     fn, out = product_fn(member, a, b, trans_a, trans_b)
     fn()
     check.gemm_close(check.numpy(out), want, bound, f"{member} {op} at (B,K,N)={shape}")
     batch, k_in, n_out = shape
-    measure(fn, group=f"dense {op} B,K,N={batch},{k_in},{n_out}", member=member,
-            work=2.0 * batch * k_in * n_out, unit="flop")
+    work = 2.0 * batch * k_in * n_out
+    measure(fn, group=f"dense {op} B,K,N={batch},{k_in},{n_out}", member=member, work=work, unit="flop",
+            note=peak_note(work))

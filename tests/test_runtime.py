@@ -33,6 +33,20 @@ def test_set_num_threads_rejects_bad_values(n, error):
         fastnn.set_num_threads(n)
 
 
+def test_fma_peak_probe_measures_a_rate():
+    rate = fastnn.fma_peak_gflops(1, seconds=0.01)
+    assert isinstance(rate, float) and 0 < rate < float("inf")
+
+
+@pytest.mark.parametrize("kwargs, error, name", [({"threads": 0}, ValueError, "threads"),
+                                                  ({"threads": 1.0}, TypeError, "threads"),
+                                                  ({"seconds": -1}, ValueError, "seconds"),
+                                                  ({"seconds": float("nan")}, ValueError, "seconds")])
+def test_fma_peak_probe_rejects_bad_arguments(kwargs, error, name):
+    with pytest.raises(error, match=f"`{name}`"):
+        fastnn.fma_peak_gflops(**kwargs)
+
+
 def test_threads_follow_omp_num_threads():
     env = dict(os.environ, OMP_NUM_THREADS="1")
     code = "import fastnn; print(fastnn.get_num_threads())"
@@ -41,5 +55,5 @@ def test_threads_follow_omp_num_threads():
 
 
 def test_public_modules():
-    assert {"ops", "init", "random", "cpu_info", "set_num_threads", "get_num_threads"} <= set(fastnn.__all__)
+    assert {"ops", "init", "random", "cpu_info", "fma_peak_gflops", "set_num_threads", "get_num_threads"} <= set(fastnn.__all__)
     assert fastnn.__version__

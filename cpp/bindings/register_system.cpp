@@ -2,6 +2,7 @@
 
 #include "../cpu/dispatch.hpp"
 #include "../cpu/features.hpp"
+#include "../cpu/fma_probe.hpp"
 #include "../parallel.hpp"
 
 namespace py = pybind11;
@@ -50,6 +51,8 @@ void register_system(py::module_& m) {
   m.def("cpu_info", &cpu_info);
   m.def("get_num_threads", &num_threads);
   m.def("set_num_threads", &set_num_threads, py::arg("n"));
+  m.def("fma_peak_gflops", &fma_peak_gflops, py::arg("threads"), py::arg("min_seconds"),
+        py::call_guard<py::gil_scoped_release>());
 }
 
 }  // namespace fastnn::bindings

@@ -64,7 +64,7 @@ struct GemmPlan {
   const GemmProblem<T>& problem;
   const TileEpilogue<T>* epilogue;
   GemmUkernel<T> ukernel;
-  GemmBlocking blocking;
+  GemmBlocking blocking;  // kc already balanced for this problem's k (see gemm())
   ThreadGrid grid;
   index_t nc;            // columns packed at once: NC, or less when a thread's columns are fewer
   T* buffers;            // per team member: a_size values of packed A, then b_size of packed B
@@ -154,14 +154,18 @@ void gemm(const GemmProblem<T>& g, const TileEpilogue<T>* epilogue) {
   if (g.k <= 0) return gemm_empty_reduction(g, epilogue);
 
   const GemmKernel<T>& kernel = gemm_kernel<T>();
-  const GemmBlocking& bs = kernel.blocking;
+  GemmBlocking bs = kernel.blocking;
+  // Split the reduction into equal KC steps rather than full ones and a remainder: k = 784 at
+  // KC = 256 becomes 4 x 196, not 3 x 256 + 16, whose last sweep would read and write every C
+  // tile for 16 multiply-adds each. Depends on k alone, so results stay thread-count invariant.
+  bs.kc = ceil_div(g.k, ceil_div(g.k, bs.kc));
   const double flops = static_cast<double>(g.m) * static_cast<double>(g.n) * static_cast<double>(g.k);
   const index_t threads = threads_for(flops, kFlopsPerThread);
   const index_t row_tiles = ceil_div(g.m, bs.mr), col_tiles = ceil_div(g.n, bs.nr);
   const ThreadGrid grid = choose_grid(g.m, g.n, g.k, bs.mr, bs.nr, threads);
 
   // Allocate before the parallel region, so nothing inside it can throw.
-  const index_t kc = std::min(bs.kc, g.k);
+  const index_t kc = bs.kc;
   const index_t nc = std::min(bs.nc, ceil_div(col_tiles, grid.cols) * bs.nr);
   const index_t rows = std::min(bs.mc, ceil_div(row_tiles, grid.rows) * bs.mr);
   const index_t a_size = round_up(rows * kc, kAlignment / sizeof(T));

@@ -63,39 +63,37 @@ auto epilogue_for(Activation act) {
   }
 }
 
-// g = dy ⊙ mask/(1 - rate) ⊙ act'(y / scale) for rows [begin, end).
+// One sweep over dy for columns [begin, end): g = dy ⊙ mask/(1 - rate) ⊙ act'(y / scale) (unless
+// g is null: then g is dy itself) and db = Σ_i g[i, :], each row segment summed while it is
+// still in L1. Threads own whole columns and add rows in order, so db does not depend on the
+// thread count.
 template <class T>
-void pre_activation_gradient(index_t begin, index_t end, index_t n, const T* dy, const T* y, T* g,
-                             const LinearParams<T>& p) {
+void gradient_and_bias_columns(index_t begin, index_t end, index_t m, index_t n, const T* dy, const T* y, T* g,
+                               T* db, const LinearParams<T>& p) {
   const bool dropout = p.dropout.enabled();
   const T scale = T(p.dropout.keep_scale);
   const T keep_probability = dropout ? T(1.0 / p.dropout.keep_scale) : T(1);  // undoes the kept outputs' scale
   std::uint32_t words[kSegment];
-  for (index_t i = begin; i < end; ++i) {
-    for (index_t start = 0; start < n; start += kSegment) {
-      const index_t length = std::min(kSegment, n - start);
+  std::fill(db + begin, db + end, T(0));
+  for (index_t i = 0; i < m; ++i) {
+    for (index_t start = begin; start < end; start += kSegment) {
+      const index_t length = std::min(kSegment, end - start);
       const index_t at = i * n + start;
-      if (dropout) {
-        random_words(p.dropout.seed, position_of(p.dropout, n, i, start), length, words);
-        apply_dropout(words, dy + at, g + at, length, p.dropout.threshold, scale);
-      } else {
-        std::copy(dy + at, dy + at + length, g + at);
+      const T* row = dy + at;
+      if (g) {
+        if (dropout) {
+          random_words(p.dropout.seed, position_of(p.dropout, n, i, start), length, words);
+          apply_dropout(words, dy + at, g + at, length, p.dropout.threshold, scale);
+        } else {
+          std::copy(dy + at, dy + at + length, g + at);
+        }
+        if (y) multiply_by_derivative(g + at, y + at, length, p.activation, p.alpha, keep_probability);
+        row = g + at;
       }
-      if (y) multiply_by_derivative(g + at, y + at, length, p.activation, p.alpha, keep_probability);
+      T* sums = db + start;
+      for (index_t j = 0; j < length; ++j) sums[j] += row[j];
     }
   }
-}
-
-// db[j] = Σ_i g[i, j], summed in row order (parallel over columns, so deterministic).
-template <class T>
-void column_sums(index_t m, index_t n, const T* g, T* db) {
-  parallel_for(n, std::max<index_t>(16, (index_t{1} << 16) / std::max<index_t>(m, 1)), [&](index_t begin, index_t end) {
-    for (index_t j = begin; j < end; ++j) db[j] = T(0);
-    for (index_t i = 0; i < m; ++i) {
-      const T* row = g + i * n;
-      for (index_t j = begin; j < end; ++j) db[j] += row[j];
-    }
-  });
 }
 
 thread_local AlignedBuffer gradient_workspace;
@@ -117,15 +115,16 @@ void linear_backward(index_t m, index_t k, index_t n, const T* dy, const MatrixV
   if (!y && params.activation != Activation::identity) {
     throw std::invalid_argument("linear_backward needs the forward output y for activation != identity");
   }
-  const T* g = dy;
+  // g is dy itself when there is nothing to apply: the sweep then only sums the columns.
+  T* g = nullptr;
   if (params.activation != Activation::identity || params.dropout.enabled()) {
-    T* buffer = gradient_workspace.reserve_as<T>(std::size_t(std::max<index_t>(m * n, 1)));
-    parallel_for(m, std::max<index_t>(1, (index_t{1} << 15) / std::max<index_t>(n, 1)),
-                 [&](index_t begin, index_t end) { pre_activation_gradient(begin, end, n, dy, y, buffer, params); });
-    g = buffer;
+    g = gradient_workspace.reserve_as<T>(std::size_t(std::max<index_t>(m * n, 1)));
   }
-  column_sums(m, n, g, db);
-  const MatrixView<T> g_view{g, n, 1};
+  const index_t grain = std::max<index_t>(16, (index_t{1} << 15) / std::max<index_t>(m, 1));  // ~32K elements
+  parallel_for(n, grain, [&](index_t begin, index_t end) {
+    gradient_and_bias_columns(begin, end, m, n, dy, y, g, db, params);
+  });
+  const MatrixView<T> g_view{g ? g : dy, n, 1};
   // dx = g · wᵀ: (m, n) · (n, k)
   if (dx) gemm<T>(GemmProblem<T>{m, k, n, g_view, MatrixView<T>{w.data, w.cs, w.rs}, dx, k});
   // dw = xᵀ · g: (k, m) · (m, n)

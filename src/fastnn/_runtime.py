@@ -32,3 +32,16 @@ def set_num_threads(n):
     if n < 1:
         raise ValueError(f"Argument `n` must be a positive integer. Received: n={n}")
     _core.set_num_threads(n)
+
+
+def fma_peak_gflops(threads=None, *, seconds=0.3):
+    """The float32 multiply-add peak of the kernel path in use, measured, in GFLOP/s.
+
+    Runs independent FMA chains (the GEMM micro-kernel's instruction, without its loads) on
+    ``threads`` threads at once (default: :func:`get_num_threads`) for about ``seconds`` and
+    returns the best rate seen. The GEMM benchmarks quote their GFLOP/s against it; like any
+    timing on a shared machine it is lower when other work competes for the cores.
+    """
+    threads = get_num_threads() if threads is None else check.integer(threads, "threads", minimum=1)
+    seconds = check.real(seconds, "seconds", minimum=0)
+    return _core.fma_peak_gflops(threads, seconds)
