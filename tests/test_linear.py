@@ -196,6 +196,40 @@ def test_out_is_written_in_place(rng):
     np.testing.assert_array_equal(out, fastnn.ops.linear(x, w, b, activation="relu"))
 
 
+@pytest.mark.parametrize("input_grad", [True, False])
+def test_backward_out_is_written_in_place(rng, input_grad):
+    x, w, b = make_inputs(rng, 9, 5, 7, np.float32)
+    y = fastnn.ops.linear(x, w, b, activation="relu", dropout=0.3, seed=4)
+    dy = rng.standard_normal((9, 7)).astype(np.float32)
+    settings = dict(activation="relu", dropout=0.3, seed=4, input_grad=input_grad)
+    out = (np.empty((9, 5), np.float32) if input_grad else None, np.empty((5, 7), np.float32), np.empty(7, np.float32))
+    got = fastnn.ops.linear_backward(dy, x, w, y, out=out, **settings)
+    assert all(g is o for g, o in zip(got, out))
+    for g, want in zip(got, fastnn.ops.linear_backward(dy, x, w, y, **settings)):
+        if want is None:
+            assert g is None
+        else:
+            np.testing.assert_array_equal(g, want)
+
+
+@pytest.mark.parametrize("out, input_grad, error, match", [
+    ("dw", True, TypeError, "tuple"),
+    ((None, "dw", "db"), True, TypeError, r"out\[0\] \(dx\)"),
+    (("dx", "dw", "db"), False, ValueError, "None for dx"),
+    (("dx", "dx", "db"), True, ValueError, r"out\[1\] \(dw\)"),
+    (("dx", "dw", "dy"), True, ValueError, r"out\[2\] \(db\)` overlaps"),
+    (("dx", "dw", "db32"), True, ValueError, r"out\[2\] \(db\)` must have dtype"),
+])
+def test_backward_out_is_checked(rng, out, input_grad, error, match):
+    x, w, _ = make_inputs(rng, 4, 3, 2, np.float64)
+    dy = rng.standard_normal((4, 2))
+    arrays = {"dx": np.empty((4, 3)), "dw": np.empty((3, 2)), "db": np.empty(2), "db32": np.empty(2, np.float32),
+              "dy": dy[0]}
+    out = arrays[out] if isinstance(out, str) else tuple(None if name is None else arrays[name] for name in out)
+    with pytest.raises(error, match=match):
+        fastnn.ops.linear_backward(dy, x, w, None, input_grad=input_grad, out=out)
+
+
 class TestBadInput:
     def setup_method(self):
         self.x, self.w, self.b = np.ones((4, 3)), np.ones((3, 2)), np.ones(2)

@@ -262,6 +262,37 @@ def test_same_seed_is_bitwise_identical_at_one_and_two_threads():
     assert set(reference[1]) == {"loss", "accuracy", "val_loss", "val_accuracy"}
 
 
+def test_training_steps_reuse_buffers_with_unchanged_results(rng):
+    x, y = circles(200, noise=0.1, seed=3)
+
+    def trained(reuse):
+        model = fastnn.Sequential([Dense(32, activation="relu", input_dim=2), Dropout(0.3),
+                                   Dense(2, activation="softmax")], seed=5)
+        model.compile(optimizers.SGD(0.1, momentum=0.9), SPARSE)
+        model.build((2,))
+        for layer in model.layers:
+            layer.reuse_buffers = reuse
+        model.fit(x, y, epochs=2, batch_size=64, verbose=0)  # 200 = 3 x 64 + 8: two batch shapes
+        return model
+
+    model = trained(True)
+    first = model.layers[0]
+    model._train_step(x[:64], y[:64])
+    kept = (first._cache[1], first.grads["W"], first.grads["b"])
+    model._train_step(x[64:128], y[64:128])
+    assert first._cache[1] is kept[0] and first.grads["W"] is kept[1] and first.grads["b"] is kept[2]
+    assert weights_equal(trained(True).get_weights(), trained(False).get_weights())
+
+
+def test_a_layer_on_its_own_returns_new_arrays(rng):
+    layer = Dense(4, activation="relu", input_dim=3)
+    x = rng.standard_normal((5, 3)).astype(np.float32)
+    y1, y2 = layer.forward(x, training=True), layer.forward(2 * x, training=True)
+    assert not np.shares_memory(y1, y2)
+    dx1, dx2 = layer.backward(np.ones((5, 4), np.float32)), layer.backward(np.ones((5, 4), np.float32))
+    assert not np.shares_memory(dx1, dx2)
+
+
 def test_different_seed_gives_different_weights_and_history():
     a_weights, a_history, _, _ = _reproducible_run(1234, threads=2)
     b_weights, b_history, _, _ = _reproducible_run(1235, threads=2)

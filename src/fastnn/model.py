@@ -86,6 +86,8 @@ class Sequential:
         shape = self.input_shape = check.shape(input_shape, "input_shape")
         for index in range(len(self.layers)):
             shape = self._build_layer(index, shape)
+            # Training steps write activations and gradients into arrays kept across steps.
+            self.layers[index].reuse_buffers = True
         self.output_shape = shape
         self.built = True
         self._plan_fusion()

@@ -100,7 +100,8 @@ def linear(x, w, b=None, *, activation="identity", alpha=0.01, dropout=0.0, seed
     return out
 
 
-def linear_backward(dy, x, w, y, *, activation="identity", alpha=0.01, dropout=0.0, seed=0, offset=0, input_grad=True):
+def linear_backward(dy, x, w, y, *, activation="identity", alpha=0.01, dropout=0.0, seed=0, offset=0, input_grad=True,
+                    out=None):
     """Gradients of :func:`linear` (called with ``training=True`` and the same settings).
 
     With ``g = dy * mask / (1 - dropout) * act'(y)`` — the mask regenerated from
@@ -114,6 +115,9 @@ def linear_backward(dy, x, w, y, *, activation="identity", alpha=0.01, dropout=0
         activation, alpha, dropout, seed, offset: the forward call's settings.
         input_grad: when False, dx is not computed (returned as None): a network's first layer
             saves one of its three matrix products.
+        out: optional ``(dx, dw, db)`` C-contiguous arrays to write into (dx None when
+            ``input_grad`` is False), none overlapping another or an input: a training loop
+            reuses them across steps.
 
     Returns:
         (dx, dw, db) with the shapes of x, w and (out_features,).
@@ -130,8 +134,12 @@ def linear_backward(dy, x, w, y, *, activation="identity", alpha=0.01, dropout=0
         y = check.contiguous(_shaped(y, (m, n), "y"))
     rate = check.rate(dropout, "dropout")
     seed, offset = check.seed(seed), check.offset(offset, m * n)
-    dx = np.empty((m, k), x.dtype) if check.boolean(input_grad, "input_grad") else None
-    dw, db = np.empty((k, n), x.dtype), np.empty((n,), x.dtype)
+    input_grad = check.boolean(input_grad, "input_grad")
+    if out is None:
+        dx = np.empty((m, k), x.dtype) if input_grad else None
+        dw, db = np.empty((k, n), x.dtype), np.empty((n,), x.dtype)
+    else:
+        dx, dw, db = _gradient_outputs(out, input_grad, (m, k), (k, n), (n,), x.dtype, inputs=(dy, x, w, y))
     _core.linear_backward(dy, x, w, y, dx, dw, db, act, alpha, rate, seed, offset)
     return dx, dw, db
 
@@ -187,6 +195,19 @@ def dropout_mask(shape, rate, *, seed, offset=0):
     seed, offset = check.seed(seed), check.offset(offset, mask.size)
     _core.dropout_mask(mask, rate, seed, offset)
     return mask
+
+
+def _gradient_outputs(out, input_grad, dx_shape, dw_shape, db_shape, dtype, inputs):
+    if not isinstance(out, (tuple, list)) or len(out) != 3:
+        raise TypeError(f"Argument `out` must be a tuple (dx, dw, db) or None. Received: {out!r:.80}")
+    dx, dw, db = out
+    if not input_grad and dx is not None:
+        raise ValueError("Argument `out` must hold None for dx when input_grad=False")
+    if input_grad:
+        dx = check.output(dx, dx_shape, dtype, name="out[0] (dx)", inputs=inputs)
+    dw = check.output(dw, dw_shape, dtype, name="out[1] (dw)", inputs=(*inputs, dx))
+    db = check.output(db, db_shape, dtype, name="out[2] (db)", inputs=(*inputs, dx, dw))
+    return dx, dw, db
 
 
 def _output(out, shape, dtype, inputs):

@@ -35,6 +35,11 @@ class Layer:
         self.built = False
         # Set when a neighbouring Dense layer computes this layer's work in its fused epilogue.
         self.fused_into = None
+        # Set by a model for its training steps: the outputs and gradients of training calls
+        # then go into arrays kept across steps (each step overwrites the last one's) instead of
+        # new ones. Off for a layer on its own, whose results the caller may keep.
+        self.reuse_buffers = False
+        self._buffers = {}
 
     # -- the protocol -------------------------------------------------------------------------
 
@@ -94,6 +99,17 @@ class Layer:
         if x.dtype != self.dtype:
             x = x.astype(self.dtype)
         return x
+
+    def _buffer(self, name, shape):
+        """An array of ``shape`` for the result ``name``: reused across calls when
+        ``reuse_buffers`` is set (one per shape: an epoch's short last batch keeps its own)."""
+        if not self.reuse_buffers:
+            return np.empty(shape, self.dtype)
+        key = (name, shape)
+        buffer = self._buffers.get(key)
+        if buffer is None or buffer.dtype != self.dtype:
+            buffer = self._buffers[key] = np.empty(shape, self.dtype)
+        return buffer
 
     def _label(self):
         return f"Layer {self.name!r} ({type(self).__name__})" if self.name else type(self).__name__

@@ -89,7 +89,7 @@ class Dense(Layer):
         if training and self.fused_dropout is not None:
             rate, seed, offset = self.fused_dropout.next_draw(x.shape[0] * self.units)
         y = ops.linear(x, self.params["W"], self.params["b"], activation=kernel, alpha=alpha, dropout=rate,
-                       seed=seed, offset=offset)
+                       seed=seed, offset=offset, out=self._buffer("y", (x.shape[0], self.units)) if training else None)
         output = softmax(y) if self.activation == "softmax" and not logits else y
         self._cache = (x, y, output, kernel, alpha, rate, seed, offset)
         return output
@@ -100,8 +100,10 @@ class Dense(Layer):
         dy = np.asarray(dy, dtype=self.dtype)
         if output is not y:  # through the softmax first
             dy = output * (dy - np.sum(dy * output, axis=-1, keepdims=True))
+        out = (self._buffer("dx", x.shape) if self.input_grad else None, self._buffer("dW", self.params["W"].shape),
+               self._buffer("db", self.params["b"].shape))
         dx, dW, db = ops.linear_backward(dy, x, self.params["W"], y, activation=kernel, alpha=alpha, dropout=rate,
-                                         seed=seed, offset=offset, input_grad=self.input_grad)
+                                         seed=seed, offset=offset, input_grad=self.input_grad, out=out)
         self.grads["W"] = _plus_penalty_gradient(dW, self.kernel_regularizer, self.params["W"])
         self.grads["b"] = _plus_penalty_gradient(db, self.bias_regularizer, self.params["b"])
         return dx
@@ -171,6 +173,6 @@ def _saveable(spec, name):
 
 
 def _plus_penalty_gradient(grad, regularizer, param):
-    if regularizer is None:
-        return grad
-    return grad + regularizer.gradient(param)
+    if regularizer is not None:
+        grad += regularizer.gradient(param)
+    return grad
