@@ -11,6 +11,7 @@ void register_system(py::module_& m);
 void register_random(py::module_& m);
 void register_gemm(py::module_& m);
 void register_ops(py::module_& m);
+void register_conv(py::module_& m);
 void register_optimizers(py::module_& m);
 }  // namespace fastnn::bindings
 
@@ -21,5 +22,6 @@ PYBIND11_MODULE(_core, m) {
   fastnn::bindings::register_random(m);
   fastnn::bindings::register_gemm(m);
   fastnn::bindings::register_ops(m);
+  fastnn::bindings::register_conv(m);
   fastnn::bindings::register_optimizers(m);
 }

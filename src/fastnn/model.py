@@ -101,7 +101,7 @@ class Sequential:
         if layer.seed is None:
             layer.seed = _random.derive_seed(self.seed, index)
         following = self.layers[index + 1] if index + 1 < len(self.layers) else None
-        if isinstance(layer, Dense) and isinstance(following, Activation) and following.kernel:
+        if hasattr(layer, "activation_hint") and isinstance(following, Activation) and following.kernel:
             layer.activation_hint = (following.kernel, following.alpha)
         if not layer.built:
             layer.build(shape)
@@ -302,7 +302,7 @@ class Sequential:
         spares the first layer with parameters the input gradient nobody reads."""
         first_trainable = next((layer for layer in self.layers if layer.params), None)
         for layer in self.layers:
-            if isinstance(layer, Dense):
+            if hasattr(layer, "input_grad"):
                 layer.input_grad = layer is not first_trainable
         head = self._head = self._logits_head()
         for layer in self.layers:

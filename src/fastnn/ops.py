@@ -15,9 +15,11 @@ from __future__ import annotations
 import numpy as np
 
 from . import _core
+from . import _spatial
 from . import _validation as check
 
-__all__ = ["matmul", "linear", "linear_backward", "dropout", "dropout_backward", "dropout_mask", "ACTIVATIONS"]
+__all__ = ["matmul", "linear", "linear_backward", "conv", "conv_backward", "dropout", "dropout_backward", "dropout_mask",
+           "ACTIVATIONS"]
 
 ACTIVATIONS = ("identity", "relu", "leaky_relu", "sigmoid", "tanh")
 
@@ -142,6 +144,85 @@ def linear_backward(dy, x, w, y, *, activation="identity", alpha=0.01, dropout=0
         dx, dw, db = _gradient_outputs(out, input_grad, (m, k), (k, n), (n,), x.dtype, inputs=(dy, x, w, y))
     _core.linear_backward(dy, x, w, y, dx, dw, db, act, alpha, rate, seed, offset)
     return dx, dw, db
+
+
+def conv(x, w, b=None, *, strides=1, padding="valid", dilation=1, activation="identity", alpha=0.01, out=None):
+    """Convolution (cross-correlation, as in Keras and PyTorch) with fused bias and activation.
+
+    Channels last, 1 to 3 spatial dimensions: x is (batch, *spatial, in_channels) and w is
+    (*kernel_size, in_channels, filters). ``y[n, o, f] = act(b[f] + Σ_{q, c} x[n, o * strides
+    + q * dilation - pad, c] · w[q, c, f])``, zero outside the input. Patches are gathered a
+    few samples at a time and multiplied by fastnn's packed GEMM, whose epilogue adds the bias
+    and applies the activation.
+
+    Args:
+        strides, dilation: an int or one int per spatial dimension, each >= 1.
+        padding: "valid" (no padding) or "same" (``out = ceil(in / strides)``; Keras's split of
+            the zeros, the odd one after).
+        activation, alpha: as for :func:`linear`.
+        out: optional C-contiguous array of the output's shape and dtype.
+
+    Returns:
+        y: (batch, *out_spatial, filters).
+    """
+    x, w, b, windows, settings = _conv_operands(x, w, b, strides, padding, dilation)
+    act, alpha = _activation(activation, alpha)
+    shape = (x.shape[0], *windows.out, w.shape[-1])
+    out = _output(out, shape, x.dtype, inputs=(x, w, b))
+    _core.conv(_as_5d(x), _as_5d(w, kernel=True), b, _as_5d(out), *settings, act, alpha)
+    return out
+
+
+def conv_backward(dy, x, w, y=None, *, strides=1, padding="valid", dilation=1, activation="identity", alpha=0.01,
+                  input_grad=True):
+    """Gradients of :func:`conv` with the same settings: ``(dx, dw, db)``.
+
+    With ``g = dy * act'(y)`` (y, the forward output, may be None for the identity), dw and db
+    are the patches' products with g and g's sums over batch and positions; dx adds each
+    patch's gradient back where it was read (None when ``input_grad`` is False).
+    """
+    x, w, _, windows, settings = _conv_operands(x, w, None, strides, padding, dilation)
+    (dy,) = check.float_arrays(dy=dy)
+    shape = (x.shape[0], *windows.out, w.shape[-1])
+    dy = check.contiguous(_shaped(dy.astype(x.dtype, copy=False), shape, "dy"))
+    act, alpha = _activation(activation, alpha)
+    if y is None and act != "identity":
+        raise ValueError(f"Argument `y` is needed for activation={act!r} (its derivative is taken from y)")
+    if y is not None:
+        (y,) = check.float_arrays(y=y)
+        y = check.contiguous(_shaped(y.astype(x.dtype, copy=False), shape, "y"))
+    dx = np.empty(x.shape, x.dtype) if check.boolean(input_grad, "input_grad") else None
+    dw, db = np.empty(w.shape, x.dtype), np.empty(w.shape[-1], x.dtype)
+    _core.conv_backward(_as_5d(dy), _as_5d(x), _as_5d(w, kernel=True), None if y is None else _as_5d(y),
+                        None if dx is None else _as_5d(dx), _as_5d(dw, kernel=True), db, *settings, act, alpha)
+    return dx, dw, db
+
+
+def _conv_operands(x, w, b, strides, padding, dilation):
+    x, w, b = check.float_arrays(x=x, w=w, b=b)
+    if not 3 <= w.ndim <= 5:
+        raise ValueError(f"Argument `w` must be (*kernel_size, in_channels, filters) with 1 to 3 spatial dimensions. "
+                         f"Received shape {w.shape}")
+    rank = w.ndim - 2
+    if x.ndim != rank + 2:
+        raise ValueError(f"Argument `x` must be (batch, *spatial, channels) with {rank} spatial dimension(s) to match "
+                         f"the kernel {w.shape}. Received shape {x.shape}")
+    if x.shape[-1] != w.shape[-2]:
+        raise ValueError(f"Argument `x` has {x.shape[-1]} channels but the kernel {w.shape} expects {w.shape[-2]}")
+    if b is not None:
+        b = check.contiguous(_shaped(b, (w.shape[-1],), "b"))
+    strides = _spatial.tuple_argument(strides, rank, "strides")
+    dilation = _spatial.tuple_argument(dilation, rank, "dilation")
+    windows = _spatial.windows(x.shape[1:-1], w.shape[:-2], strides, dilation, padding)
+    pad3 = windows.as_3d()[1]
+    grow = (1,) * (3 - rank)
+    return check.contiguous(x), check.contiguous(w), b, windows, (grow + strides, grow + dilation, pad3)
+
+
+def _as_5d(a, kernel=False):
+    """A view with unit spatial dimensions added in front: (batch, d, h, w, c) or (kd, kh, kw, c, f)."""
+    extra = 5 - a.ndim
+    return a.reshape(a.shape[:0 if kernel else 1] + (1,) * extra + a.shape[0 if kernel else 1:])
 
 
 def dropout(x, rate, *, seed, offset=0, training=True, out=None):

@@ -1,0 +1,173 @@
+#include "conv.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+
+#include "../parallel.hpp"
+#include "linear.hpp"
+
+namespace fastnn {
+namespace {
+
+// Patch-matrix elements per chunk (4 MiB of float32): the patches of a chunk stay in L2/L3
+// while both products read them. Whole samples per chunk, so col2im's threads own disjoint
+// samples; the chunking depends on the shapes alone, never on the thread count.
+constexpr index_t kChunkElements = index_t{1} << 20;
+
+index_t samples_per_chunk(const ConvGeometry& g) {
+  const index_t per_sample = std::max<index_t>(1, g.out_positions() * g.patch_size());
+  return std::clamp<index_t>(kChunkElements / per_sample, 1, std::max<index_t>(g.batch, 1));
+}
+
+// A 1x1 kernel at stride 1 without padding: the patch matrix is x itself.
+bool patches_are_input(const ConvGeometry& g) {
+  for (int d = 0; d < 3; ++d) {
+    if (g.kernel[d] != 1 || g.stride[d] != 1 || g.pad[d] != 0 || g.in[d] != g.out[d]) return false;
+  }
+  return true;
+}
+
+// Calls visit(kernel_position, input_position or -1 when in the padding) for every kernel
+// position of the output position (o0, o1, o2), in the patch row's order.
+template <class Visit>
+void for_each_tap(const ConvGeometry& g, index_t o0, index_t o1, index_t o2, Visit&& visit) {
+  index_t tap = 0;
+  for (index_t q0 = 0; q0 < g.kernel[0]; ++q0) {
+    const index_t i0 = o0 * g.stride[0] + q0 * g.dilation[0] - g.pad[0];
+    for (index_t q1 = 0; q1 < g.kernel[1]; ++q1) {
+      const index_t i1 = o1 * g.stride[1] + q1 * g.dilation[1] - g.pad[1];
+      for (index_t q2 = 0; q2 < g.kernel[2]; ++q2, ++tap) {
+        const index_t i2 = o2 * g.stride[2] + q2 * g.dilation[2] - g.pad[2];
+        const bool inside = i0 >= 0 && i0 < g.in[0] && i1 >= 0 && i1 < g.in[1] && i2 >= 0 && i2 < g.in[2];
+        visit(tap, inside ? (i0 * g.in[1] + i1) * g.in[2] + i2 : index_t{-1});
+      }
+    }
+  }
+}
+
+// Output position `row` of the chunk -> its sample and coordinates.
+struct OutputPosition {
+  index_t sample, o0, o1, o2;
+};
+OutputPosition output_position(const ConvGeometry& g, index_t row) {
+  const index_t positions = g.out_positions();
+  const index_t sample = row / positions, rest = row % positions;
+  return {sample, rest / (g.out[1] * g.out[2]), rest / g.out[2] % g.out[1], rest % g.out[2]};
+}
+
+// patches[row, tap * C + c] = x[sample, input position of (row, tap), c], 0 in the padding.
+template <class T>
+void gather_patches(const ConvGeometry& g, const T* x, index_t rows, T* patches) {
+  const index_t c = g.channels, width = g.patch_size(), sample_size = g.in_positions() * c;
+  parallel_for(rows, std::max<index_t>(1, 4096 / std::max<index_t>(width, 1)), [&](index_t begin, index_t end) {
+    for (index_t row = begin; row < end; ++row) {
+      const OutputPosition p = output_position(g, row);
+      const T* sample = x + p.sample * sample_size;
+      T* out = patches + row * width;
+      for_each_tap(g, p.o0, p.o1, p.o2, [&](index_t tap, index_t at) {
+        if (at < 0) {
+          std::fill(out + tap * c, out + (tap + 1) * c, T(0));
+        } else {
+          std::memcpy(out + tap * c, sample + at * c, sizeof(T) * std::size_t(c));
+        }
+      });
+    }
+  });
+}
+
+// The adjoint of gather_patches: dx[sample, position, c] = Σ of the patch gradients that read
+// it. Threads own whole samples and each adds in row-then-tap order: deterministic.
+template <class T>
+void scatter_patches(const ConvGeometry& g, const T* dpatches, index_t samples, T* dx) {
+  const index_t c = g.channels, width = g.patch_size(), sample_size = g.in_positions() * c;
+  const index_t positions = g.out_positions();
+  parallel_for(samples, 1, [&](index_t begin, index_t end) {
+    for (index_t sample = begin; sample < end; ++sample) {
+      T* dxs = dx + sample * sample_size;
+      std::fill(dxs, dxs + sample_size, T(0));
+      for (index_t row = sample * positions; row < (sample + 1) * positions; ++row) {
+        const OutputPosition p = output_position(g, row);
+        const T* in = dpatches + row * width;
+        for_each_tap(g, p.o0, p.o1, p.o2, [&](index_t tap, index_t at) {
+          if (at < 0) return;
+          T* target = dxs + at * c;
+          const T* source = in + tap * c;
+          for (index_t j = 0; j < c; ++j) target[j] += source[j];
+        });
+      }
+    }
+  });
+}
+
+thread_local AlignedBuffer patch_workspace, patch_gradient_workspace, weight_gradient_workspace;
+
+}  // namespace
+
+template <class T>
+void conv_forward(const ConvGeometry& g, const T* x, const T* w, const T* bias, Activation activation, T alpha, T* y) {
+  if (g.batch <= 0 || g.filters <= 0 || g.out_positions() <= 0) return;
+  LinearParams<T> params;
+  params.bias = bias;
+  params.activation = activation;
+  params.alpha = alpha;
+  const index_t width = g.patch_size(), positions = g.out_positions();
+  const MatrixView<T> weights{w, g.filters, 1};
+  if (patches_are_input(g)) {
+    return linear_forward<T>(g.batch * positions, width, g.filters, MatrixView<T>{x, width, 1}, weights, y, g.filters, params);
+  }
+  const index_t chunk = samples_per_chunk(g);
+  T* patches = patch_workspace.reserve_as<T>(std::size_t(std::max<index_t>(chunk * positions * width, 1)));
+  for (index_t first = 0; first < g.batch; first += chunk) {
+    const index_t samples = std::min(chunk, g.batch - first), rows = samples * positions;
+    gather_patches(g, x + first * g.in_positions() * g.channels, rows, patches);
+    linear_forward<T>(rows, width, g.filters, MatrixView<T>{patches, width, 1}, weights,
+                      y + first * positions * g.filters, g.filters, params);
+  }
+}
+
+template <class T>
+void conv_backward(const ConvGeometry& g, const T* dy, const T* x, const T* w, const T* y, Activation activation,
+                   T alpha, T* dx, T* dw, T* db) {
+  const index_t width = g.patch_size(), positions = g.out_positions(), f = g.filters;
+  std::fill(dw, dw + width * f, T(0));
+  std::fill(db, db + f, T(0));
+  if (g.batch <= 0 || f <= 0 || positions <= 0) {  // nothing reads x: its gradient is zero
+    if (dx) std::fill(dx, dx + g.batch * g.in_positions() * g.channels, T(0));
+    return;
+  }
+  LinearParams<T> params;
+  params.activation = activation;
+  params.alpha = alpha;
+  const MatrixView<T> weights{w, f, 1};
+  if (patches_are_input(g)) {
+    return linear_backward<T>(g.batch * positions, width, f, dy, MatrixView<T>{x, width, 1}, weights, y, dx, dw, db, params);
+  }
+  const index_t chunk = samples_per_chunk(g);
+  const std::size_t chunk_size = std::size_t(std::max<index_t>(chunk * positions * width, 1));
+  T* patches = patch_workspace.reserve_as<T>(chunk_size);
+  T* dpatches = dx ? patch_gradient_workspace.reserve_as<T>(chunk_size) : nullptr;
+  T* chunk_dw = weight_gradient_workspace.reserve_as<T>(std::size_t(width * f + f));
+  T* chunk_db = chunk_dw + width * f;
+  for (index_t first = 0; first < g.batch; first += chunk) {
+    const index_t samples = std::min(chunk, g.batch - first), rows = samples * positions;
+    const index_t at_out = first * positions * f, at_in = first * g.in_positions() * g.channels;
+    gather_patches(g, x + at_in, rows, patches);
+    linear_backward<T>(rows, width, f, dy + at_out, MatrixView<T>{patches, width, 1}, weights, y ? y + at_out : nullptr,
+                       dpatches, chunk_dw, chunk_db, params);
+    // Chunks add in order: the sums depend on the shapes only.
+    for (index_t i = 0; i < width * f; ++i) dw[i] += chunk_dw[i];
+    for (index_t j = 0; j < f; ++j) db[j] += chunk_db[j];
+    if (dx) scatter_patches(g, dpatches, samples, dx + at_in);
+  }
+}
+
+template void conv_forward<float>(const ConvGeometry&, const float*, const float*, const float*, Activation, float, float*);
+template void conv_forward<double>(const ConvGeometry&, const double*, const double*, const double*, Activation, double,
+                                   double*);
+template void conv_backward<float>(const ConvGeometry&, const float*, const float*, const float*, const float*, Activation,
+                                    float, float*, float*, float*);
+template void conv_backward<double>(const ConvGeometry&, const double*, const double*, const double*, const double*,
+                                    Activation, double, double*, double*, double*);
+
+}  // namespace fastnn

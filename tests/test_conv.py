@@ -1,0 +1,284 @@
+"""Convolution: ops.conv / conv_backward against a float64 im2col reference written with plain
+loops, the Conv1D/2D/3D layers by finite differences, Keras's padding conventions, thread-count
+invariance and bad input."""
+
+import itertools
+
+import numpy as np
+import pytest
+from conftest import machine_eps, num_threads, numeric_gradient
+
+import fastnn
+from fastnn.layers import Conv1D, Conv2D, Conv3D, Dense, Flatten, ReLU
+
+# -- the reference ------------------------------------------------------------------------------
+
+
+def keras_windows(size, kernel, stride, dilation, padding):
+    """(out, pad_before) by the rule Keras/TensorFlow document for one dimension."""
+    span = dilation * (kernel - 1) + 1
+    if padding == "valid":
+        return (size - span) // stride + 1, 0
+    out = -(-size // stride)
+    return out, max((out - 1) * stride + span - size, 0) // 2
+
+
+def reference_patches(x, kernel, strides, dilation, padding):
+    """float64 patch matrix (batch * out positions, kernel area * channels), zeros in the padding,
+    and the output spatial shape; also the (row, column) -> x index map for the adjoint."""
+    rank = len(kernel)
+    geo = [keras_windows(x.shape[1 + d], kernel[d], strides[d], dilation[d], padding) for d in range(rank)]
+    out = tuple(o for o, _ in geo)
+    channels = x.shape[-1]
+    rows = []
+    sources = []
+    for n in range(x.shape[0]):
+        for o in itertools.product(*map(range, out)):
+            row, source = [], []
+            for q in itertools.product(*map(range, kernel)):
+                at = tuple(o[d] * strides[d] + q[d] * dilation[d] - geo[d][1] for d in range(rank))
+                inside = all(0 <= at[d] < x.shape[1 + d] for d in range(rank))
+                for c in range(channels):
+                    row.append(float(x[(n, *at, c)]) if inside else 0.0)
+                    source.append((n, *at, c) if inside else None)
+            rows.append(row)
+            sources.append(source)
+    return np.array(rows).reshape(len(rows), -1), out, sources
+
+
+def reference_conv(x, w, b, strides, dilation, padding, activation="identity"):
+    rank = w.ndim - 2
+    patches, out, _ = reference_patches(x, w.shape[:rank], strides, dilation, padding)
+    z = patches @ w.astype(np.float64).reshape(-1, w.shape[-1])
+    if b is not None:
+        z = z + b
+    if activation == "relu":
+        z = np.maximum(z, 0)
+    return z.reshape(x.shape[0], *out, w.shape[-1])
+
+
+def reference_conv_backward(dy, x, w, y, strides, dilation, padding, activation="identity"):
+    rank = w.ndim - 2
+    patches, _, sources = reference_patches(x, w.shape[:rank], strides, dilation, padding)
+    g = dy.astype(np.float64).reshape(patches.shape[0], -1)
+    if activation == "relu":
+        g = g * (y.reshape(g.shape) > 0)
+    dw = (patches.T @ g).reshape(w.shape)
+    dpatches = g @ w.astype(np.float64).reshape(-1, w.shape[-1]).T
+    dx = np.zeros(x.shape)
+    for r, source in enumerate(sources):
+        for j, at in enumerate(source):
+            if at is not None:
+                dx[at] += dpatches[r, j]
+    return dx, dw, g.sum(axis=0)
+
+
+def assert_close(got, want, dtype, depth):
+    """Within a rounding bound for sums of `depth` products of O(1) values."""
+    tol = 4 * depth * machine_eps(dtype) * max(1.0, float(np.abs(want).max()))
+    np.testing.assert_allclose(got, want, rtol=0, atol=tol)
+
+
+CASES = [  # (rank, spatial, kernel, channels, filters)
+    (1, (11,), (3,), 2, 5),
+    (2, (7, 6), (3, 2), 3, 4),
+    (3, (5, 4, 6), (3, 1, 2), 2, 3),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("padding", ["valid", "same"])
+@pytest.mark.parametrize("strides, dilation", [(1, 1), (2, 1), (1, 2), (2, 2)])
+@pytest.mark.parametrize("rank, spatial, kernel, channels, filters", CASES, ids=["1d", "2d", "3d"])
+def test_conv_forward_and_backward_match_the_reference(rng, dtype, padding, strides, dilation, rank, spatial, kernel,
+                                                       channels, filters):
+    x = rng.standard_normal((2, *spatial, channels)).astype(dtype)
+    w = rng.standard_normal((*kernel, channels, filters)).astype(dtype)
+    b = rng.standard_normal(filters).astype(dtype)
+    s, d = (strides,) * rank, (dilation,) * rank
+    depth = int(np.prod(kernel)) * channels
+    y = fastnn.ops.conv(x, w, b, strides=s, padding=padding, dilation=d, activation="relu")
+    want = reference_conv(x, w, b, s, d, padding, "relu")
+    assert y.shape == want.shape and y.dtype == dtype
+    assert_close(y, want, dtype, depth)
+    dy = rng.standard_normal(y.shape).astype(dtype)
+    dx, dw, db = fastnn.ops.conv_backward(dy, x, w, y, strides=s, padding=padding, dilation=d, activation="relu")
+    want_dx, want_dw, want_db = reference_conv_backward(dy, x, w, y, s, d, padding, "relu")
+    assert_close(dx, want_dx, dtype, depth)
+    assert_close(dw, want_dw, dtype, y.size // filters)
+    assert_close(db, want_db, dtype, y.size // filters)
+
+
+@pytest.mark.parametrize("shape, kernel", [((1, 5, 5, 1), (3, 3, 1, 1)),   # batch 1, one channel
+                                           ((3, 4, 4, 7), (1, 1, 7, 2)),   # 1x1: the input is the patch matrix
+                                           ((2, 9, 1, 3), (5, 1, 3, 17)),  # odd kernel, 17 filters (one past NR)
+                                           ((4, 3, 3, 2), (3, 3, 2, 1))])  # the kernel covers the input
+def test_awkward_shapes(rng, shape, kernel):
+    x, w = rng.standard_normal(shape), rng.standard_normal(kernel)
+    for padding in ("valid", "same"):
+        y = fastnn.ops.conv(x, w, padding=padding)
+        assert_close(y, reference_conv(x, w, None, (1, 1), (1, 1), padding), np.float64, x.shape[-1] * 9)
+        dy = rng.standard_normal(y.shape)
+        for got, want in zip(fastnn.ops.conv_backward(dy, x, w, padding=padding),
+                             reference_conv_backward(dy, x, w, None, (1, 1), (1, 1), padding)):
+            assert_close(got, want, np.float64, y.size)
+
+
+def test_many_chunks_of_samples_match_and_are_thread_count_invariant(rng):
+    # 32x32 positions x 144 patch columns per sample: the kernels gather a few samples at a time
+    x = rng.standard_normal((9, 32, 32, 16)).astype(np.float32)
+    w = rng.standard_normal((3, 3, 16, 8)).astype(np.float32)
+    b = rng.standard_normal(8).astype(np.float32)
+    results = []
+    for threads in (1, 2, 3):
+        with num_threads(threads):
+            y = fastnn.ops.conv(x, w, b, padding="same", activation="relu")
+            dy = np.sin(np.arange(y.size, dtype=np.float32)).reshape(y.shape)
+            results.append((y, *fastnn.ops.conv_backward(dy, x, w, y, padding="same", activation="relu")))
+    for other in results[1:]:
+        for got, want in zip(other, results[0]):
+            assert np.array_equal(got, want)
+    sample = slice(7, 9)  # the last chunk
+    y, dx, dw, db = results[0]
+    assert_close(y[sample], reference_conv(x[sample], w, b, (1, 1), (1, 1), "same", "relu"), np.float32, 144)
+    dy = np.sin(np.arange(y.size, dtype=np.float32)).reshape(y.shape)
+    want_dx, want_dw, _ = reference_conv_backward(dy, x, w, y, (1, 1), (1, 1), "same", "relu")
+    assert_close(dx, want_dx, np.float32, 144)
+    assert_close(dw, want_dw, np.float32, y.size // 8)
+
+
+@pytest.mark.parametrize("size, kernel, stride, dilation, padding, out", [
+    (7, 3, 2, 1, "same", 4), (7, 3, 2, 1, "valid", 3), (5, 2, 2, 1, "same", 3), (5, 2, 2, 1, "valid", 2),
+    (8, 4, 1, 1, "same", 8), (9, 3, 1, 3, "valid", 3), (9, 3, 3, 3, "same", 3), (1, 3, 1, 1, "same", 1)])
+def test_output_sizes_follow_keras(size, kernel, stride, dilation, padding, out):
+    # Expected sizes from the documented rules: "valid" floor((in - span) / s) + 1, "same" ceil(in / s)
+    y = fastnn.ops.conv(np.ones((1, size, 1)), np.ones((kernel, 1, 1)), strides=stride, dilation=dilation,
+                        padding=padding)
+    assert y.shape == (1, out, 1)
+
+
+def test_same_padding_puts_the_odd_zero_after():
+    # in 4, kernel 2, stride 1, "same": one zero, after the input (TensorFlow), so y[i] = x[i] + x[i + 1]
+    x = np.array([1.0, 2.0, 4.0, 8.0]).reshape(1, 4, 1)
+    y = fastnn.ops.conv(x, np.ones((2, 1, 1)), padding="same")
+    np.testing.assert_array_equal(y.ravel(), [3, 6, 12, 8])
+
+
+# -- layers ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("layer, shape", [(Conv1D(3, 3, strides=2, padding="same", activation="tanh"), (2, 7, 2)),
+                                          (Conv2D(2, (3, 2), dilation_rate=(1, 2), activation="relu"), (2, 5, 6, 2)),
+                                          (Conv3D(2, 2, padding="same", activation="sigmoid"), (1, 3, 3, 3, 2))])
+def test_layers_match_finite_differences(rng, layer, shape):
+    layer.dtype = np.dtype(np.float64)
+    x = rng.standard_normal(shape)
+    layer.build(shape[1:])
+    # relu's kink: keep pre-activations away from 0 so the differences see one side only
+    y = layer.forward(x, training=True)
+    weights = rng.standard_normal(y.shape)
+
+    def loss():
+        return float(np.sum(layer.forward(x, training=True) * weights))
+
+    layer.forward(x, training=True)
+    dx = layer.backward(weights)
+    analytic = {"x": dx, "W": layer.grads["W"].copy(), "b": layer.grads["b"].copy()}
+    for name, array in (("x", x), ("W", layer.params["W"]), ("b", layer.params["b"])):
+        np.testing.assert_allclose(analytic[name], numeric_gradient(loss, array), rtol=1e-6, atol=1e-7, err_msg=name)
+
+
+def test_small_cnn_gradients_match_finite_differences(rng):
+    model = fastnn.Sequential([Conv2D(3, 3, padding="same"), ReLU(), Conv2D(4, 2, strides=2), Flatten(),
+                               Dense(3, activation="softmax")], seed=3, dtype="float64")
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    x, y = rng.standard_normal((4, 6, 6, 2)), np.array([0, 2, 1, 2])
+    model.build(x.shape[1:])
+    model.layers[0].input_grad = True
+
+    def loss():
+        return float(model.loss(y, model.predict(x)))
+
+    outputs, from_logits = model._forward(x, training=True)
+    _, grad = model.loss.from_logits(y, outputs)
+    grad = model.layers[-1].backward(grad)
+    for layer in reversed(model.layers[:-1]):
+        grad = layer.backward(grad)
+    for layer in (model.layers[0], model.layers[2]):
+        for name, param in layer.params.items():
+            np.testing.assert_allclose(layer.grads[name], numeric_gradient(loss, param), rtol=1e-5, atol=1e-8)
+
+
+def test_auto_init_uses_the_convolution_fans(rng):
+    layer = Conv2D(64, 3, activation="relu", seed=1)
+    layer.build((9, 9, 32))
+    fan_in = 32 * 3 * 3
+    assert layer.params["W"].shape == (3, 3, 32, 64)
+    # He normal: std sqrt(2 / fan_in); 18,432 samples give the std to ~0.5%
+    assert abs(layer.params["W"].std() / np.sqrt(2 / fan_in) - 1) < 0.03
+    tanh = Conv2D(64, 3, activation="tanh", seed=1)
+    tanh.build((9, 9, 32))
+    bound = np.sqrt(6 / (fan_in + 64 * 9))  # Xavier uniform
+    assert np.abs(tanh.params["W"]).max() <= bound and np.abs(tanh.params["W"]).max() > 0.99 * bound
+
+
+def test_cnn_trains_saves_and_is_reproducible_across_threads(tmp_path):
+    x, y = fastnn.datasets.load_digits(as_images=True)
+    x, y = x[:512], y[:512]
+
+    def run(threads):
+        with num_threads(threads):
+            model = fastnn.Sequential([Conv2D(8, 3, padding="same", activation="relu"), Conv2D(16, 3, strides=2),
+                                       ReLU(), Flatten(), Dense(10, activation="softmax")], seed=7)
+            model.compile(fastnn.optimizers.Adam(0.005), "sparse_categorical_crossentropy", metrics=["accuracy"])
+            history = model.fit(x, y, epochs=4, batch_size=64, verbose=0)
+        return model, history.history
+
+    model, history = run(1)
+    assert history["accuracy"][-1] > 0.8, history  # chance is 0.1
+    other, other_history = run(2)
+    assert other_history == history
+    assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), other.get_weights()))
+    model.save(tmp_path / "cnn.fastnn")
+    loaded = fastnn.load_model(tmp_path / "cnn.fastnn")
+    assert np.array_equal(loaded.predict(x[:20]), model.predict(x[:20]))
+    assert "Conv2D" in str(loaded.layers[0].__class__.__name__)
+
+
+# -- bad input --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("x_shape, w_shape, kwargs, error, match", [
+    ((2, 5, 5, 3), (3, 3, 2, 4), {}, ValueError, "channels"),
+    ((2, 5, 3), (3, 3, 3, 4), {}, ValueError, "spatial dimension"),
+    ((2, 5, 5, 3), (3, 4), {}, ValueError, "kernel_size"),
+    ((2, 2, 2, 3), (3, 3, 3, 4), {}, ValueError, "larger than the input"),
+    ((2, 5, 5, 3), (3, 3, 3, 4), {"strides": 0}, ValueError, "strides"),
+    ((2, 5, 5, 3), (3, 3, 3, 4), {"strides": (1, 2, 1)}, ValueError, "strides"),
+    ((2, 5, 5, 3), (3, 3, 3, 4), {"dilation": -1}, ValueError, "dilation"),
+    ((2, 5, 5, 3), (3, 3, 3, 4), {"padding": "full"}, ValueError, "padding"),
+    ((2, 5, 5, 3), (3, 3, 3, 4), {"padding": 1}, TypeError, "padding"),
+    ((2, 5, 5, 3), (3, 3, 3, 4), {"strides": 1.5}, TypeError, "strides"),
+])
+def test_bad_input_is_named(x_shape, w_shape, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        fastnn.ops.conv(np.ones(x_shape), np.ones(w_shape), **kwargs)
+
+
+@pytest.mark.parametrize("make, error, match", [
+    (lambda: Conv2D(0, 3), ValueError, "filters"),
+    (lambda: Conv2D(4, (3, 3, 3)), ValueError, "kernel_size"),
+    (lambda: Conv2D(4, 3, padding="full"), ValueError, "padding"),
+    (lambda: Conv2D(4, 3, activation="softmax"), ValueError, "activation"),
+    (lambda: Conv1D(4, 3, strides=0), ValueError, "strides"),
+])
+def test_bad_layer_arguments_are_named(make, error, match):
+    with pytest.raises(error, match=match):
+        make()
+
+
+def test_layer_rejects_wrong_rank_and_too_small_inputs():
+    with pytest.raises(ValueError, match="height, width, channels"):
+        Conv2D(4, 3).forward(np.ones((2, 5, 3)))
+    with pytest.raises(ValueError, match="larger than the input"):
+        Conv2D(4, 5).forward(np.ones((2, 3, 3, 1)))
