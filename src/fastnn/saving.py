@@ -91,7 +91,7 @@ def load_model(path):
             cls = REGISTRY.get(spec.get("class_name"))
             if cls is None:
                 raise ValueError(f"unknown layer class {spec.get('class_name')!r}")
-            layers.append(cls(**spec["config"]))
+            layers.append(cls.from_config(spec["config"]))
         model = Sequential(layers, seed=config["seed"], dtype=config["dtype"], name=config["name"])
         if config["input_shape"] is not None and not model.built:
             model.build(config["input_shape"])

@@ -6,8 +6,11 @@ from .conv import Conv1D, Conv2D, Conv3D
 from .dense import Dense
 from .dropout import Dropout
 from .flatten import Flatten
+from .residual import Residual
 
-__all__ = ["Layer", "Dense", "Conv1D", "Conv2D", "Conv3D", "Dropout", "Flatten", "Activation", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax"]
+__all__ = ["Layer", "Dense", "Conv1D", "Conv2D", "Conv3D", "Dropout", "Flatten", "Residual", "Activation", "ReLU",
+           "LeakyReLU", "Sigmoid", "Tanh", "Softmax"]
 
 # Classes a saved model may name: loading builds only these, never anything named in the file.
-REGISTRY = {cls.__name__: cls for cls in (Dense, Conv1D, Conv2D, Conv3D, Dropout, Flatten, ReLU, LeakyReLU, Sigmoid, Tanh, Softmax)}
+REGISTRY = {cls.__name__: cls for cls in (Dense, Conv1D, Conv2D, Conv3D, Dropout, Flatten, Residual, ReLU, LeakyReLU,
+                                          Sigmoid, Tanh, Softmax)}

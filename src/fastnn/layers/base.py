@@ -70,6 +70,11 @@ class Layer:
         """Constructor arguments that recreate the layer (JSON-serialisable)."""
         return {"name": self.name, "dtype": None if self.dtype is None else self.dtype.name, "seed": self.seed}
 
+    @classmethod
+    def from_config(cls, config):
+        """The layer that ``get_config()`` describes (used by loading; builds nothing else)."""
+        return cls(**config)
+
     def get_state(self):
         """Counters that are not parameters but must be saved to resume training exactly."""
         return {}
