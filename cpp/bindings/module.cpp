@@ -12,6 +12,7 @@ void register_random(py::module_& m);
 void register_gemm(py::module_& m);
 void register_ops(py::module_& m);
 void register_conv(py::module_& m);
+void register_augment(py::module_& m);
 void register_optimizers(py::module_& m);
 }  // namespace fastnn::bindings
 
@@ -23,5 +24,6 @@ PYBIND11_MODULE(_core, m) {
   fastnn::bindings::register_gemm(m);
   fastnn::bindings::register_ops(m);
   fastnn::bindings::register_conv(m);
+  fastnn::bindings::register_augment(m);
   fastnn::bindings::register_optimizers(m);
 }

@@ -26,12 +26,12 @@ finally:
     if _policy_is_ours:
         del _os.environ["OMP_WAIT_POLICY"]
 
-from . import callbacks, datasets, init, layers, losses, optimizers, ops, random, regularizers
+from . import augment, callbacks, datasets, init, layers, losses, optimizers, ops, random, regularizers
 from ._runtime import cpu_info, fma_peak_gflops, get_num_threads, set_num_threads
 from .model import Sequential
 from .saving import load_model
 
 __all__ = [
-    "Sequential", "load_model", "layers", "losses", "optimizers", "regularizers", "callbacks", "datasets",
+    "Sequential", "load_model", "layers", "augment", "losses", "optimizers", "regularizers", "callbacks", "datasets",
     "init", "ops", "random", "cpu_info", "fma_peak_gflops", "get_num_threads", "set_num_threads", "__version__",
 ]

@@ -1,0 +1,46 @@
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <string>
+
+#include "../ops/affine_resample.hpp"
+#include "arrays.hpp"
+
+namespace fastnn::bindings {
+namespace {
+
+FillMode parse_fill_mode(const std::string& name) {
+  if (name == "reflect") return FillMode::reflect;
+  if (name == "constant") return FillMode::constant;
+  if (name == "nearest") return FillMode::nearest;
+  if (name == "wrap") return FillMode::wrap;
+  throw std::invalid_argument("Argument `fill_mode` must be one of 'reflect', 'constant', 'nearest', 'wrap'. Received: '" +
+                              name + "'");
+}
+
+// x, out: (batch, height, width, channels); matrices: float64 (batch, 6).
+void affine_resample_binding(const py::array& x, py::array out, const py::array& matrices, const std::string& fill_mode,
+                             double fill_value) {
+  dispatch_float(out, "out", [&](auto tag) {
+    using T = decltype(tag);
+    if (x.ndim() != 4) throw std::invalid_argument("Argument `x` must be (batch, height, width, channels). Received shape " + shape_of(x));
+    const index_t n = x.shape(0), h = x.shape(1), w = x.shape(2), c = x.shape(3);
+    require_shape(out, "out", {n, h, w, c});
+    require_shape(matrices, "matrices", {n, 6});
+    const T* src = contiguous_input<T>(x, "x");
+    const double* m = contiguous_input<double>(matrices, "matrices");
+    T* dst = contiguous_output<T>(out, "out");
+    const FillMode mode = parse_fill_mode(fill_mode);
+    py::gil_scoped_release release;
+    affine_resample<T>(src, dst, n, h, w, c, m, mode, T(fill_value));
+  });
+}
+
+}  // namespace
+
+void register_augment(py::module_& m) {
+  using namespace pybind11::literals;
+  m.def("affine_resample", &affine_resample_binding, "x"_a, "out"_a, "matrices"_a, "fill_mode"_a, "fill_value"_a);
+}
+
+}  // namespace fastnn::bindings
