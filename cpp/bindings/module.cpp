@@ -12,6 +12,7 @@ void register_random(py::module_& m);
 void register_gemm(py::module_& m);
 void register_ops(py::module_& m);
 void register_optimizers(py::module_& m);
+void register_normalization(py::module_& m);
 }  // namespace fastnn::bindings
 
 PYBIND11_MODULE(_core, m) {
@@ -22,4 +23,5 @@ PYBIND11_MODULE(_core, m) {
   fastnn::bindings::register_gemm(m);
   fastnn::bindings::register_ops(m);
   fastnn::bindings::register_optimizers(m);
+  fastnn::bindings::register_normalization(m);
 }

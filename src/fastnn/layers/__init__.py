@@ -5,8 +5,11 @@ from .base import Layer
 from .dense import Dense
 from .dropout import Dropout
 from .flatten import Flatten
+from .normalization import BatchNormalization
 
-__all__ = ["Layer", "Dense", "Dropout", "Flatten", "Activation", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax"]
+__all__ = ["Layer", "Dense", "Dropout", "Flatten", "Activation", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax",
+           "BatchNormalization"]
 
 # Classes a saved model may name: loading builds only these, never anything named in the file.
-REGISTRY = {cls.__name__: cls for cls in (Dense, Dropout, Flatten, ReLU, LeakyReLU, Sigmoid, Tanh, Softmax)}
+REGISTRY = {cls.__name__: cls for cls in (Dense, Dropout, Flatten, ReLU, LeakyReLU, Sigmoid, Tanh, Softmax,
+                                          BatchNormalization)}
