@@ -13,6 +13,7 @@ void register_gemm(py::module_& m);
 void register_ops(py::module_& m);
 void register_optimizers(py::module_& m);
 void register_normalization(py::module_& m);
+void register_pooling(py::module_& m);
 }  // namespace fastnn::bindings
 
 PYBIND11_MODULE(_core, m) {
@@ -24,4 +25,5 @@ PYBIND11_MODULE(_core, m) {
   fastnn::bindings::register_ops(m);
   fastnn::bindings::register_optimizers(m);
   fastnn::bindings::register_normalization(m);
+  fastnn::bindings::register_pooling(m);
 }

@@ -19,9 +19,11 @@ from . import _core
 from . import _validation as check
 
 __all__ = ["matmul", "linear", "linear_backward", "dropout", "dropout_backward", "dropout_mask", "batch_norm",
-           "batch_norm_backward", "ACTIVATIONS"]
+           "batch_norm_backward", "max_pool", "max_pool_backward", "average_pool", "average_pool_backward",
+           "pool_output_shape", "PADDINGS", "ACTIVATIONS"]
 
 ACTIVATIONS = ("identity", "relu", "leaky_relu", "sigmoid", "tanh")
+PADDINGS = ("valid", "same")
 
 
 def matmul(a, b, *, trans_a=False, trans_b=False, out=None):
@@ -252,6 +254,134 @@ def batch_norm_backward(dy, x, gamma, mean, variance, *, epsilon=1e-3, batch_sta
     _core.batch_norm_backward(dy, check.contiguous(x), gamma, mean, variance, epsilon,
                               check.boolean(batch_statistics, "batch_statistics"), dx, dgamma, dbeta)
     return dx, dgamma, dbeta
+
+
+def pool_output_shape(spatial, pool_size, strides=None, padding="valid"):
+    """Spatial output sizes of a pooling (Keras/TensorFlow rules).
+
+    ``"valid"``: ``(in - pool) // stride + 1`` (needs ``in >= pool``); ``"same"``: ``ceil(in / stride)``,
+    the input padded by ``max((out - 1) * stride + pool - in, 0)``, half of it (rounded down) before.
+
+    Args:
+        spatial: the input's spatial sizes (1 to 3 of them).
+        pool_size, strides: an int or one per spatial axis, each >= 1; strides None means pool_size.
+        padding: "valid" or "same" (any case).
+
+    Returns:
+        The output's spatial sizes, a tuple.
+    """
+    spatial = check.shape(spatial, "spatial")
+    pool_size, strides, padding = _pool_arguments(len(spatial), pool_size, strides, padding)
+    if padding == "same":
+        return tuple(-(-size // stride) for size, stride in zip(spatial, strides))
+    for size, pool in zip(spatial, pool_size):
+        if size < pool:
+            raise ValueError(f"Argument `pool_size` {pool_size} is larger than the input's spatial shape {spatial} "
+                             'with padding="valid"')
+    return tuple((size - pool) // stride + 1 for size, pool, stride in zip(spatial, pool_size, strides))
+
+
+def max_pool(x, pool_size, *, strides=None, padding="valid"):
+    """Max pooling of a channels-last (batch, *spatial, channels) array, 1 to 3 spatial axes.
+
+    Padded positions ("same") never win. Also returns, per output element, the arg-max as its
+    position inside the window (``(kd * pool_h + kh) * pool_w + kw``; ties go to the first in that
+    order; a NaN wins): :func:`max_pool_backward` routes the gradient there.
+
+    Args:
+        x: (batch, *spatial, channels).
+        pool_size, strides, padding: as :func:`pool_output_shape`.
+
+    Returns:
+        (y, argmax): y of shape (batch, *out_spatial, channels) and an int32 argmax of the same shape.
+
+    Raises:
+        ValueError: a bad rank, pool size, stride or padding name.
+    """
+    x, pool_size, strides, padding, out_shape = _pool_operands(x, pool_size, strides, padding)
+    y, argmax = np.empty(out_shape, x.dtype), np.empty(out_shape, np.int32)
+    _core.max_pool(x, y, argmax, list(pool_size), list(strides), padding == "same")
+    return y, argmax
+
+
+def max_pool_backward(dy, argmax, input_shape, pool_size, *, strides=None, padding="valid"):
+    """Gradient of :func:`max_pool`: each output's gradient goes to its window's arg-max (summed
+    where windows overlap). ``input_shape`` is the forward input's full shape."""
+    (dy,) = check.float_arrays(dy=dy)
+    input_shape = check.shape(input_shape, "input_shape")
+    _, pool_size, strides, padding, out_shape = _pool_operands(np.empty(input_shape, dy.dtype), pool_size, strides,
+                                                                 padding)
+    dy = check.contiguous(_shaped(dy, out_shape, "dy"))
+    argmax = np.asarray(argmax)
+    if argmax.dtype != np.int32:
+        raise TypeError(f"Argument `argmax` must be the int32 array max_pool returned. Received dtype {argmax.dtype}")
+    argmax = check.contiguous(_shaped(argmax, out_shape, "argmax"))
+    dx = np.empty(input_shape, dy.dtype)
+    _core.max_pool_backward(dy, argmax, dx, list(pool_size), list(strides), padding == "same")
+    return dx
+
+
+def average_pool(x, pool_size, *, strides=None, padding="valid"):
+    """Average pooling of a channels-last (batch, *spatial, channels) array, 1 to 3 spatial axes.
+
+    With "same" padding each window is averaged over its valid (non-padded) elements only, as
+    TensorFlow/Keras do (PyTorch's ``count_include_pad=False``). Arguments as :func:`max_pool`.
+
+    Returns:
+        y: (batch, *out_spatial, channels).
+    """
+    x, pool_size, strides, padding, out_shape = _pool_operands(x, pool_size, strides, padding)
+    y = np.empty(out_shape, x.dtype)
+    _core.average_pool(x, y, list(pool_size), list(strides), padding == "same")
+    return y
+
+
+def average_pool_backward(dy, input_shape, pool_size, *, strides=None, padding="valid"):
+    """Gradient of :func:`average_pool`: each output's gradient, divided by its window's count of
+    valid elements, goes to every element of the window."""
+    (dy,) = check.float_arrays(dy=dy)
+    input_shape = check.shape(input_shape, "input_shape")
+    _, pool_size, strides, padding, out_shape = _pool_operands(np.empty(input_shape, dy.dtype), pool_size, strides,
+                                                                 padding)
+    dy = check.contiguous(_shaped(dy, out_shape, "dy"))
+    dx = np.empty(input_shape, dy.dtype)
+    _core.average_pool_backward(dy, dx, list(pool_size), list(strides), padding == "same")
+    return dx
+
+
+def _pool_arguments(rank, pool_size, strides, padding):
+    """(pool_size, strides, padding) as two tuples of `rank` positive ints and a lowercase name."""
+    pool_size = _int_tuple(pool_size, "pool_size", rank)
+    strides = pool_size if strides is None else _int_tuple(strides, "strides", rank)
+    if isinstance(padding, str):
+        padding = padding.lower()
+    return pool_size, strides, check.choice(padding, "padding", PADDINGS)
+
+
+def _int_tuple(value, name, rank):
+    if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
+        value = (value,) * rank
+    try:
+        values = tuple(value)
+    except TypeError:
+        raise TypeError(f"Argument `{name}` must be an int or a tuple of {rank} ints. Received: {name}={value!r}") from None
+    if len(values) != rank:
+        raise ValueError(f"Argument `{name}` must be an int or a tuple of {rank} ints. Received: {name}={value!r}")
+    for item in values:
+        check.integer(item, name)
+        if item < 1:
+            raise ValueError(f"Argument `{name}` must hold positive integers. Received: {name}={value!r}")
+    return tuple(int(item) for item in values)
+
+
+def _pool_operands(x, pool_size, strides, padding):
+    (x,) = check.float_arrays(x=x)
+    if not 3 <= x.ndim <= 5:
+        raise ValueError("Argument `x` must be (batch, *spatial, channels) with 1 to 3 spatial axes. "
+                         f"Received shape {x.shape}")
+    pool_size, strides, padding = _pool_arguments(x.ndim - 2, pool_size, strides, padding)
+    out_shape = (x.shape[0], *pool_output_shape(x.shape[1:-1], pool_size, strides, padding), x.shape[-1])
+    return check.contiguous(x), pool_size, strides, padding, out_shape
 
 
 def _features(x):

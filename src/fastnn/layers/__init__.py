@@ -6,10 +6,15 @@ from .dense import Dense
 from .dropout import Dropout
 from .flatten import Flatten
 from .normalization import BatchNormalization
+from .pooling import (AveragePooling1D, AveragePooling2D, AveragePooling3D, GlobalAveragePooling1D,
+                      GlobalAveragePooling2D, GlobalAveragePooling3D, GlobalMaxPooling1D, GlobalMaxPooling2D,
+                      GlobalMaxPooling3D, MaxPooling1D, MaxPooling2D, MaxPooling3D, POOLING_LAYERS)
 
 __all__ = ["Layer", "Dense", "Dropout", "Flatten", "Activation", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax",
-           "BatchNormalization"]
+           "BatchNormalization", "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "AveragePooling1D",
+           "AveragePooling2D", "AveragePooling3D", "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPooling3D",
+           "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalAveragePooling3D"]
 
 # Classes a saved model may name: loading builds only these, never anything named in the file.
 REGISTRY = {cls.__name__: cls for cls in (Dense, Dropout, Flatten, ReLU, LeakyReLU, Sigmoid, Tanh, Softmax,
-                                          BatchNormalization)}
+                                          BatchNormalization, *POOLING_LAYERS)}
