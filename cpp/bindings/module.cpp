@@ -14,6 +14,7 @@ void register_ops(py::module_& m);
 void register_optimizers(py::module_& m);
 void register_normalization(py::module_& m);
 void register_pooling(py::module_& m);
+void register_spatial_dropout(py::module_& m);
 }  // namespace fastnn::bindings
 
 PYBIND11_MODULE(_core, m) {
@@ -26,4 +27,5 @@ PYBIND11_MODULE(_core, m) {
   fastnn::bindings::register_optimizers(m);
   fastnn::bindings::register_normalization(m);
   fastnn::bindings::register_pooling(m);
+  fastnn::bindings::register_spatial_dropout(m);
 }

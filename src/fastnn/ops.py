@@ -20,7 +20,7 @@ from . import _validation as check
 
 __all__ = ["matmul", "linear", "linear_backward", "dropout", "dropout_backward", "dropout_mask", "batch_norm",
            "batch_norm_backward", "max_pool", "max_pool_backward", "average_pool", "average_pool_backward",
-           "pool_output_shape", "PADDINGS", "ACTIVATIONS"]
+           "pool_output_shape", "spatial_dropout", "spatial_dropout_backward", "PADDINGS", "ACTIVATIONS"]
 
 ACTIVATIONS = ("identity", "relu", "leaky_relu", "sigmoid", "tanh")
 PADDINGS = ("valid", "same")
@@ -191,6 +191,34 @@ def dropout_mask(shape, rate, *, seed, offset=0):
     seed, offset = check.seed(seed), check.offset(offset, mask.size)
     _core.dropout_mask(mask, rate, seed, offset)
     return mask
+
+
+def spatial_dropout(x, rate, *, seed, offset=0, training=True):
+    """Inverted dropout of whole channels: (batch, *spatial, channels) -> the same shape.
+
+    Channel ``c`` of sample ``n`` is zeroed at every spatial position, with probability ``rate``,
+    by the draw at stream position ``offset + n * channels + c`` (the rule of :func:`dropout`, so the
+    mask is ``dropout_mask((batch, channels), rate, seed=seed, offset=offset)``); kept channels are
+    scaled by ``1 / (1 - rate)``. No mask is stored: :func:`spatial_dropout_backward` regenerates it.
+
+    Returns:
+        The result; ``x`` itself when ``rate == 0`` or ``training=False``.
+    """
+    (x,) = check.float_arrays(x=x)
+    if x.ndim < 3:
+        raise ValueError(f"Argument `x` must be (batch, *spatial, channels). Received shape {x.shape}")
+    rate = check.rate(rate)
+    seed, offset = check.seed(seed), check.offset(offset, x.shape[0] * x.shape[-1])
+    if not check.boolean(training, "training") or rate == 0.0:
+        return x
+    out = np.empty(x.shape, x.dtype)
+    _core.spatial_dropout(check.contiguous(x), out, rate, seed, offset)
+    return out
+
+
+def spatial_dropout_backward(dy, rate, *, seed, offset=0):
+    """Gradient of :func:`spatial_dropout`: the same channel mask and scale applied to ``dy``."""
+    return spatial_dropout(dy, rate, seed=seed, offset=offset, training=True)
 
 
 def batch_norm(x, gamma, beta, *, epsilon=1e-3, mean=None, variance=None):

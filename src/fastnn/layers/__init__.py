@@ -5,6 +5,7 @@ from .base import Layer
 from .dense import Dense
 from .dropout import Dropout
 from .flatten import Flatten
+from .noise import GaussianDropout, SpatialDropout1D, SpatialDropout2D, SpatialDropout3D
 from .normalization import BatchNormalization
 from .pooling import (AveragePooling1D, AveragePooling2D, AveragePooling3D, GlobalAveragePooling1D,
                       GlobalAveragePooling2D, GlobalAveragePooling3D, GlobalMaxPooling1D, GlobalMaxPooling2D,
@@ -13,8 +14,10 @@ from .pooling import (AveragePooling1D, AveragePooling2D, AveragePooling3D, Glob
 __all__ = ["Layer", "Dense", "Dropout", "Flatten", "Activation", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax",
            "BatchNormalization", "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "AveragePooling1D",
            "AveragePooling2D", "AveragePooling3D", "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPooling3D",
-           "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalAveragePooling3D"]
+           "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalAveragePooling3D", "SpatialDropout1D",
+           "SpatialDropout2D", "SpatialDropout3D", "GaussianDropout"]
 
 # Classes a saved model may name: loading builds only these, never anything named in the file.
 REGISTRY = {cls.__name__: cls for cls in (Dense, Dropout, Flatten, ReLU, LeakyReLU, Sigmoid, Tanh, Softmax,
-                                          BatchNormalization, *POOLING_LAYERS)}
+                                          BatchNormalization, *POOLING_LAYERS, SpatialDropout1D, SpatialDropout2D,
+                                          SpatialDropout3D, GaussianDropout)}
