@@ -8,8 +8,9 @@
 // Determinism and stability: the rows are cut into fixed chunks (their size depends on the shape
 // alone, never on the thread count). Each chunk's per-feature mean and sum of squared deviations
 // come from a two-pass over the chunk while it is in cache (no E[x²] − E[x]² cancellation); the
-// chunks are merged in chunk order with Chan et al.'s pairwise update. Everything accumulates in
-// double, and every output is bitwise identical for any thread count.
+// chunks are merged in chunk order with Chan et al.'s pairwise update. Sums within a chunk (at
+// most 256 rows) run in the data's type, the merge in double; every output is bitwise identical
+// for any thread count.
 #pragma once
 
 #include "../common.hpp"

@@ -133,8 +133,11 @@ void max_pool(const T* x, const PoolGeometry& g, T* y, std::int32_t* argmax) {
             continue;
           }
           for (index_t c = 0; c < channels; ++c) {
-            const bool wins = xr[c] > yr[c] || (xr[c] != xr[c] && yr[c] == yr[c]);  // larger, or the first NaN
-            yr[c] = wins ? xr[c] : yr[c];
+            // Larger, or the first NaN. Bitwise & and | (no short circuit) and unconditional loads
+            // let the compiler turn the selects into vector blends.
+            const T value = xr[c], best = yr[c];
+            const bool wins = (value > best) | ((value != value) & (best == best));
+            yr[c] = wins ? value : best;
             ar[c] = wins ? position : ar[c];
           }
         }
@@ -158,7 +161,10 @@ void max_pool_backward(const T* dy, const std::int32_t* argmax, const PoolGeomet
                                                  g.pool[2] + (iw - window(g, 2, ow).origin));
           const T* dyr = dy + o * channels;
           const std::int32_t* ar = argmax + o * channels;
-          for (index_t c = 0; c < channels; ++c) dxr[c] += ar[c] == position ? dyr[c] : T(0);
+          for (index_t c = 0; c < channels; ++c) {
+            const T gradient = dyr[c];  // loaded unconditionally: the select vectorizes
+            dxr[c] += ar[c] == position ? gradient : T(0);
+          }
         }
       }
     }
