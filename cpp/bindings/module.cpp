@@ -14,6 +14,9 @@ void register_ops(py::module_& m);
 void register_conv(py::module_& m);
 void register_augment(py::module_& m);
 void register_optimizers(py::module_& m);
+void register_normalization(py::module_& m);
+void register_pooling(py::module_& m);
+void register_spatial_dropout(py::module_& m);
 }  // namespace fastnn::bindings
 
 PYBIND11_MODULE(_core, m) {
@@ -26,4 +29,7 @@ PYBIND11_MODULE(_core, m) {
   fastnn::bindings::register_conv(m);
   fastnn::bindings::register_augment(m);
   fastnn::bindings::register_optimizers(m);
+  fastnn::bindings::register_normalization(m);
+  fastnn::bindings::register_pooling(m);
+  fastnn::bindings::register_spatial_dropout(m);
 }

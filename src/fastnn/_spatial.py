@@ -11,6 +11,11 @@ from . import _validation as check
 PADDINGS = ("valid", "same")
 
 
+def padding_name(padding):
+    """"valid" or "same", in any case (as Keras takes them)."""
+    return check.choice(padding.lower() if isinstance(padding, str) else padding, "padding", PADDINGS)
+
+
 def tuple_argument(value, rank, name, minimum=1):
     """An int or a sequence of ``rank`` ints, each >= minimum, as a tuple of ``rank`` ints."""
     values = (value,) * rank if not isinstance(value, (tuple, list)) else tuple(value)
@@ -36,7 +41,7 @@ class Windows:
         return (1,) * extra + self.out, (0,) * extra + self.pad
 
 
-def windows(in_shape, kernel, strides, dilation, padding, what="kernel"):
+def windows(in_shape, kernel, strides, dilation, padding, what="kernel_size"):
     """Output sizes and leading pads (Keras / TensorFlow conventions).
 
     "valid": ``out = floor((in - dilation * (kernel - 1) - 1) / stride) + 1``, an error when the
@@ -44,14 +49,14 @@ def windows(in_shape, kernel, strides, dilation, padding, what="kernel"):
     ``max((out - 1) * stride + dilated kernel - in, 0)`` zeros split as evenly as possible,
     the odd one at the end.
     """
-    padding = check.choice(padding, "padding", PADDINGS)
+    padding = padding_name(padding)
     out, pad = [], []
     for size, k, s, d in zip(in_shape, kernel, strides, dilation):
         span = d * (k - 1) + 1
         if padding == "valid":
             if span > size:
-                raise ValueError(f"The {what} ({'x'.join(map(str, kernel))}, dilation {dilation}) is larger than the "
-                                 f"input {tuple(in_shape)} with padding='valid'")
+                raise ValueError(f"Argument `{what}` {tuple(kernel)} (dilation {tuple(dilation)}) is larger than the "
+                                 f"input's spatial shape {tuple(in_shape)} with padding='valid'")
             out.append((size - span) // s + 1)
             pad.append(0)
         else:

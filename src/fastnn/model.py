@@ -235,12 +235,13 @@ class Sequential:
     # -- weights, description, saving --------------------------------------------------------------
 
     def get_weights(self):
-        """Copies of every parameter: [W1, b1, W2, b2, ...] in layer order."""
-        return [param.copy() for layer in self.layers for param in layer.params.values()]
+        """Copies of every weight: [W1, b1, W2, b2, ...] in layer order, each layer's trainable
+        weights then its non-trainable ones (BatchNormalization: gamma, beta, moving_mean, moving_variance)."""
+        return [param.copy() for layer in self.layers for param in layer.weights.values()]
 
     def set_weights(self, weights):
         """Loads a list shaped like ``get_weights()``'s (copies the values in)."""
-        params = [param for layer in self.layers for param in layer.params.values()]
+        params = [param for layer in self.layers for param in layer.weights.values()]
         weights = list(weights)
         if len(weights) != len(params):
             raise ValueError(f"set_weights expects {len(params)} arrays; received {len(weights)}")

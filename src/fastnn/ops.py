@@ -1,4 +1,5 @@
-"""Low-level kernels on NumPy arrays: matrix products, the fused dense layer and dropout.
+"""Low-level kernels on NumPy arrays: matrix products, the fused dense layer, dropout, batch
+normalization, pooling and spatial dropout.
 
 All functions take float32 or float64 arrays (operands must share one dtype: see
 :func:`fastnn._validation.float_arrays` for the mixed-precision rule), run multi-threaded C++
@@ -19,9 +20,11 @@ from . import _spatial
 from . import _validation as check
 
 __all__ = ["matmul", "linear", "linear_backward", "conv", "conv_backward", "dropout", "dropout_backward", "dropout_mask",
-           "ACTIVATIONS"]
+           "batch_norm", "batch_norm_backward", "max_pool", "max_pool_backward", "average_pool", "average_pool_backward",
+           "pool_output_shape", "spatial_dropout", "spatial_dropout_backward", "PADDINGS", "ACTIVATIONS"]
 
 ACTIVATIONS = ("identity", "relu", "leaky_relu", "sigmoid", "tanh")
+PADDINGS = _spatial.PADDINGS
 
 
 def matmul(a, b, *, trans_a=False, trans_b=False, out=None):
@@ -289,6 +292,213 @@ def _gradient_outputs(out, input_grad, dx_shape, dw_shape, db_shape, dtype, inpu
     dw = check.output(dw, dw_shape, dtype, name="out[1] (dw)", inputs=(*inputs, dx))
     db = check.output(db, db_shape, dtype, name="out[2] (db)", inputs=(*inputs, dx, dw))
     return dx, dw, db
+
+
+def spatial_dropout(x, rate, *, seed, offset=0, training=True):
+    """Inverted dropout of whole channels: (batch, *spatial, channels) -> the same shape.
+
+    Channel ``c`` of sample ``n`` is zeroed at every spatial position, with probability ``rate``,
+    by the draw at stream position ``offset + n * channels + c`` (the rule of :func:`dropout`, so the
+    mask is ``dropout_mask((batch, channels), rate, seed=seed, offset=offset)``); kept channels are
+    scaled by ``1 / (1 - rate)``. No mask is stored: :func:`spatial_dropout_backward` regenerates it.
+
+    Returns:
+        The result; ``x`` itself when ``rate == 0`` or ``training=False``.
+    """
+    (x,) = check.float_arrays(x=x)
+    if x.ndim < 3:
+        raise ValueError(f"Argument `x` must be (batch, *spatial, channels). Received shape {x.shape}")
+    rate = check.rate(rate)
+    seed, offset = check.seed(seed), check.offset(offset, x.shape[0] * x.shape[-1])
+    if not check.boolean(training, "training") or rate == 0.0:
+        return x
+    out = np.empty(x.shape, x.dtype)
+    _core.spatial_dropout(check.contiguous(x), out, rate, seed, offset)
+    return out
+
+
+def spatial_dropout_backward(dy, rate, *, seed, offset=0):
+    """Gradient of :func:`spatial_dropout`: the same channel mask and scale applied to ``dy``."""
+    return spatial_dropout(dy, rate, seed=seed, offset=offset, training=True)
+
+
+def batch_norm(x, gamma, beta, *, epsilon=1e-3, mean=None, variance=None):
+    """Batch normalization over every axis but the last (the features, or a channels-last tensor's channels).
+
+    ``y = gamma * (x - mean) / sqrt(variance + epsilon) + beta``, per feature. Without ``mean`` and
+    ``variance`` (training) they are the batch statistics, ``mean = Σ x / rows`` and the biased
+    ``variance = Σ (x - mean)² / rows`` (as Keras), computed in double from a two-pass over
+    cache-resident chunks merged in a fixed order: numerically stable and bitwise identical for any
+    thread count. With them (inference) they are used as given.
+
+    Args:
+        x: (..., features) inputs; rows = x.size / features.
+        gamma, beta: (features,) scale and offset.
+        epsilon: added to the variance (> 0).
+        mean, variance: (features,) statistics to use, both or neither.
+
+    Returns:
+        (y, mean, variance): y of x's shape, and the statistics used (the batch's when not given).
+
+    Raises:
+        ValueError: shapes that do not match, a bad epsilon, only one of mean/variance, an empty batch.
+    """
+    x, gamma, beta, mean, variance = check.float_arrays(x=x, gamma=gamma, beta=beta, mean=mean, variance=variance)
+    epsilon = check.real(epsilon, "epsilon", minimum=0, exclusive=True)
+    features = _features(x)
+    gamma, beta = _per_feature(gamma, "gamma", features), _per_feature(beta, "beta", features)
+    x, y = check.contiguous(x), np.empty(x.shape, x.dtype)
+    if (mean is None) != (variance is None):
+        raise ValueError("Arguments `mean` and `variance` must be given together (inference) or both be None (training)")
+    if mean is None:
+        if x.size == 0:
+            raise ValueError(f"Argument `x` must hold at least one row to compute batch statistics. Received shape {x.shape}")
+        mean, variance = np.empty(features, x.dtype), np.empty(features, x.dtype)
+        _core.batch_norm_training(x, gamma, beta, epsilon, y, mean, variance)
+    else:
+        mean, variance = _per_feature(mean, "mean", features), _per_feature(variance, "variance", features)
+        _core.batch_norm_inference(x, gamma, beta, mean, variance, epsilon, y)
+    return y, mean, variance
+
+
+def batch_norm_backward(dy, x, gamma, mean, variance, *, epsilon=1e-3, batch_statistics=True, input_grad=True):
+    """Gradients of :func:`batch_norm` given the statistics it used.
+
+    With ``x̂ = (x - mean) / sqrt(variance + epsilon)`` and sums over the rows: ``dbeta = Σ dy``,
+    ``dgamma = Σ dy x̂``, and ``dx = gamma / sqrt(variance + epsilon) * (dy - dbeta / rows - x̂ dgamma / rows)``
+    when the statistics were the batch's (``batch_statistics=True``), else
+    ``dx = gamma / sqrt(variance + epsilon) * dy``. One fused reduction pass and one elementwise pass.
+
+    Returns:
+        (dx, dgamma, dbeta); dx is None when ``input_grad`` is False.
+    """
+    dy, x, gamma, mean, variance = check.float_arrays(dy=dy, x=x, gamma=gamma, mean=mean, variance=variance)
+    epsilon = check.real(epsilon, "epsilon", minimum=0, exclusive=True)
+    features = _features(x)
+    dy = check.contiguous(_shaped(dy, x.shape, "dy"))
+    gamma, mean, variance = (_per_feature(a, name, features) for a, name in
+                             ((gamma, "gamma"), (mean, "mean"), (variance, "variance")))
+    dx = np.empty(x.shape, x.dtype) if check.boolean(input_grad, "input_grad") else None
+    dgamma, dbeta = np.empty(features, x.dtype), np.empty(features, x.dtype)
+    _core.batch_norm_backward(dy, check.contiguous(x), gamma, mean, variance, epsilon,
+                              check.boolean(batch_statistics, "batch_statistics"), dx, dgamma, dbeta)
+    return dx, dgamma, dbeta
+
+
+def pool_output_shape(spatial, pool_size, strides=None, padding="valid"):
+    """Spatial output sizes of a pooling (Keras/TensorFlow rules).
+
+    ``"valid"``: ``(in - pool) // stride + 1`` (needs ``in >= pool``); ``"same"``: ``ceil(in / stride)``,
+    the input padded by ``max((out - 1) * stride + pool - in, 0)``, half of it (rounded down) before.
+
+    Args:
+        spatial: the input's spatial sizes (1 to 3 of them).
+        pool_size, strides: an int or one per spatial axis, each >= 1; strides None means pool_size.
+        padding: "valid" or "same" (any case).
+
+    Returns:
+        The output's spatial sizes, a tuple.
+    """
+    spatial = check.shape(spatial, "spatial")
+    pool_size, strides, padding = _pool_arguments(len(spatial), pool_size, strides, padding)
+    return _spatial.windows(spatial, pool_size, strides, (1,) * len(spatial), padding, what="pool_size").out
+
+
+def max_pool(x, pool_size, *, strides=None, padding="valid"):
+    """Max pooling of a channels-last (batch, *spatial, channels) array, 1 to 3 spatial axes.
+
+    Padded positions ("same") never win. Also returns, per output element, the arg-max as its
+    position inside the window (``(kd * pool_h + kh) * pool_w + kw``; ties go to the first in that
+    order; a NaN wins): :func:`max_pool_backward` routes the gradient there.
+
+    Args:
+        x: (batch, *spatial, channels).
+        pool_size, strides, padding: as :func:`pool_output_shape`.
+
+    Returns:
+        (y, argmax): y of shape (batch, *out_spatial, channels) and an int32 argmax of the same shape.
+
+    Raises:
+        ValueError: a bad rank, pool size, stride or padding name.
+    """
+    x, pool_size, strides, padding, out_shape = _pool_operands(x, pool_size, strides, padding)
+    y, argmax = np.empty(out_shape, x.dtype), np.empty(out_shape, np.int32)
+    _core.max_pool(x, y, argmax, list(pool_size), list(strides), padding == "same")
+    return y, argmax
+
+
+def max_pool_backward(dy, argmax, input_shape, pool_size, *, strides=None, padding="valid"):
+    """Gradient of :func:`max_pool`: each output's gradient goes to its window's arg-max (summed
+    where windows overlap). ``input_shape`` is the forward input's full shape."""
+    (dy,) = check.float_arrays(dy=dy)
+    input_shape = check.shape(input_shape, "input_shape")
+    _, pool_size, strides, padding, out_shape = _pool_operands(np.empty(input_shape, dy.dtype), pool_size, strides,
+                                                                 padding)
+    dy = check.contiguous(_shaped(dy, out_shape, "dy"))
+    argmax = np.asarray(argmax)
+    if argmax.dtype != np.int32:
+        raise TypeError(f"Argument `argmax` must be the int32 array max_pool returned. Received dtype {argmax.dtype}")
+    argmax = check.contiguous(_shaped(argmax, out_shape, "argmax"))
+    dx = np.empty(input_shape, dy.dtype)
+    _core.max_pool_backward(dy, argmax, dx, list(pool_size), list(strides), padding == "same")
+    return dx
+
+
+def average_pool(x, pool_size, *, strides=None, padding="valid"):
+    """Average pooling of a channels-last (batch, *spatial, channels) array, 1 to 3 spatial axes.
+
+    With "same" padding each window is averaged over its valid (non-padded) elements only, as
+    TensorFlow/Keras do (PyTorch's ``count_include_pad=False``). Arguments as :func:`max_pool`.
+
+    Returns:
+        y: (batch, *out_spatial, channels).
+    """
+    x, pool_size, strides, padding, out_shape = _pool_operands(x, pool_size, strides, padding)
+    y = np.empty(out_shape, x.dtype)
+    _core.average_pool(x, y, list(pool_size), list(strides), padding == "same")
+    return y
+
+
+def average_pool_backward(dy, input_shape, pool_size, *, strides=None, padding="valid"):
+    """Gradient of :func:`average_pool`: each output's gradient, divided by its window's count of
+    valid elements, goes to every element of the window."""
+    (dy,) = check.float_arrays(dy=dy)
+    input_shape = check.shape(input_shape, "input_shape")
+    _, pool_size, strides, padding, out_shape = _pool_operands(np.empty(input_shape, dy.dtype), pool_size, strides,
+                                                                 padding)
+    dy = check.contiguous(_shaped(dy, out_shape, "dy"))
+    dx = np.empty(input_shape, dy.dtype)
+    _core.average_pool_backward(dy, dx, list(pool_size), list(strides), padding == "same")
+    return dx
+
+
+def _pool_arguments(rank, pool_size, strides, padding):
+    """(pool_size, strides, padding) as two tuples of `rank` positive ints and a lowercase name."""
+    pool_size = _spatial.tuple_argument(pool_size, rank, "pool_size")
+    strides = pool_size if strides is None else _spatial.tuple_argument(strides, rank, "strides")
+    return pool_size, strides, _spatial.padding_name(padding)
+
+
+def _pool_operands(x, pool_size, strides, padding):
+    (x,) = check.float_arrays(x=x)
+    if not 3 <= x.ndim <= 5:
+        raise ValueError("Argument `x` must be (batch, *spatial, channels) with 1 to 3 spatial axes. "
+                         f"Received shape {x.shape}")
+    pool_size, strides, padding = _pool_arguments(x.ndim - 2, pool_size, strides, padding)
+    out_shape = (x.shape[0], *pool_output_shape(x.shape[1:-1], pool_size, strides, padding), x.shape[-1])
+    return check.contiguous(x), pool_size, strides, padding, out_shape
+
+
+def _features(x):
+    if x.ndim < 1:
+        raise ValueError(f"Argument `x` must have a feature axis. Received shape {x.shape}")
+    return x.shape[-1]
+
+
+def _per_feature(a, name, features):
+    if a is None:
+        raise TypeError(f"Argument `{name}` is required. Received: {name}=None")
+    return check.contiguous(_shaped(a, (features,), name))
 
 
 def _output(out, shape, dtype, inputs):

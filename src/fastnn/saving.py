@@ -3,7 +3,7 @@
 The JSON (stored as the uint8 array ``__fastnn__``) records the format version, the
 architecture, the compile settings, the optimizer's step count and the per-layer counters
 (dropout steps) and the epoch count, so training resumes exactly where it stopped. Arrays:
-``layer/{index}/{name}`` for parameters, ``optimizer/{index}/{name}/{slot}`` for optimizer state.
+``layer/{index}/{name}`` for weights (trainable and non-trainable), ``optimizer/{index}/{name}/{slot}`` for optimizer state.
 
 Writes are atomic: the archive goes to a temporary file in the same folder, is flushed and
 fsynced, then renamed over the target, so a crash mid-save leaves the previous file intact.
@@ -32,7 +32,7 @@ def save_model(model, path):
     path = os.fspath(path)
     meta = {"format": FORMAT, "version": VERSION, "fastnn_version": __version__, "model": model.get_config(),
             "epoch": model.epoch, "layer_state": [layer.get_state() for layer in model.layers], "compile": None}
-    arrays = {f"layer/{i}/{name}": param for i, layer in enumerate(model.layers) for name, param in layer.params.items()}
+    arrays = {f"layer/{i}/{name}": param for i, layer in enumerate(model.layers) for name, param in layer.weights.items()}
     if model.loss is not None:
         iterations, state = model.optimizer.get_state()
         meta["compile"] = {"optimizer": _optimizers.serialize(model.optimizer), "loss": model.loss.name,
@@ -96,7 +96,7 @@ def load_model(path):
         if config["input_shape"] is not None and not model.built:
             model.build(config["input_shape"])
         for index, layer in enumerate(model.layers):
-            for name, param in layer.params.items():
+            for name, param in layer.weights.items():
                 value = arrays[f"layer/{index}/{name}"]
                 if value.shape != param.shape or value.dtype != param.dtype:
                     raise ValueError(f"layer {index} parameter {name!r} is {value.dtype}{value.shape}, "

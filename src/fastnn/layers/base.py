@@ -4,7 +4,10 @@ A layer works on its own on NumPy arrays: ``build(input_shape)`` creates its par
 by the first ``forward`` when the input size was not given), ``forward(x, training=False) -> y``
 keeps what backward needs, ``backward(dy) -> dx`` fills ``grads`` with the gradients of the loss
 (data term plus the layer's regularization penalties) and returns the gradient for its input.
-``params`` and ``grads`` are dicts of arrays by name ("W", "b"). Shapes exclude the batch axis.
+``params`` and ``grads`` are dicts of arrays by name ("W", "b"): the trainable weights, which the
+optimizer updates. ``non_trainable_weights`` holds arrays a layer updates itself (BatchNormalization's
+moving statistics): saved and restored with the weights, never seen by the optimizer.
+Shapes exclude the batch axis.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ class Layer:
         self.name = name
         self.params = {}
         self.grads = {}
+        self.non_trainable_weights = {}
         self.input_shape = None
         self.built = False
         # Set when a neighbouring Dense layer computes this layer's work in its fused epilogue.
@@ -87,8 +91,14 @@ class Layer:
     def __call__(self, x, training=False):
         return self.forward(x, training=training)
 
+    @property
+    def weights(self):
+        """Every weight by name, trainable then non-trainable: what get_weights and saving store."""
+        return {**self.params, **self.non_trainable_weights}
+
     def count_params(self):
-        return int(sum(p.size for p in self.params.values()))
+        """The number of weights, trainable and non-trainable (as Keras's summary counts them)."""
+        return int(sum(p.size for p in self.weights.values()))
 
     def _prepare_input(self, x):
         """x as an array of the layer's dtype, building the layer on first use."""

@@ -41,7 +41,7 @@ class _Conv(Layer):
         self.filters = check.integer(filters, "filters", minimum=1)
         self.kernel_size = _spatial.tuple_argument(kernel_size, self.rank, "kernel_size")
         self.strides = _spatial.tuple_argument(strides, self.rank, "strides")
-        self.padding = check.choice(padding, "padding", _spatial.PADDINGS)
+        self.padding = _spatial.padding_name(padding)
         self.dilation_rate = _spatial.tuple_argument(dilation_rate, self.rank, "dilation_rate")
         activation = check.choice(activation, "activation", _ACTIVATIONS) if activation is not None else None
         self.activation = None if activation in ("linear", "identity") else activation

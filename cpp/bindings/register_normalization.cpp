@@ -1,0 +1,113 @@
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include "../ops/batch_norm.hpp"
+#include "arrays.hpp"
+
+namespace fastnn::bindings {
+namespace {
+
+// x viewed as (rows, features) with features = its last extent.
+struct Rows {
+  index_t rows, features;
+};
+
+Rows rows_of(const py::array& x) {
+  if (x.ndim() < 1) throw std::invalid_argument("Argument `x` must have at least one axis");
+  const index_t features = x.shape(x.ndim() - 1);
+  return {features ? index_t(x.size()) / features : 0, features};
+}
+
+template <class T>
+const T* vector_input(const py::array& a, const char* name, index_t features) {
+  require_shape(a, name, {features});
+  return contiguous_input<T>(a, name);
+}
+
+template <class T>
+T* vector_output(py::array& a, const char* name, index_t features) {
+  require_shape(a, name, {features});
+  return contiguous_output<T>(a, name);
+}
+
+void same_shape(const py::array& a, const py::array& b, const char* name) {
+  if (a.ndim() != b.ndim() || a.size() != b.size()) throw std::invalid_argument(std::string("Argument `") + name + "` has the wrong shape " + shape_of(b));
+  for (py::ssize_t i = 0; i < a.ndim(); ++i) {
+    if (a.shape(i) != b.shape(i)) throw std::invalid_argument(std::string("Argument `") + name + "` has the wrong shape " + shape_of(b));
+  }
+}
+
+void batch_norm_training_binding(const py::array& x, const py::array& gamma, const py::array& beta, double epsilon,
+                                 py::array out, py::array mean, py::array variance) {
+  dispatch_float(x, "x", [&](auto tag) {
+    using T = decltype(tag);
+    const auto [rows, features] = rows_of(x);
+    if (rows < 1) throw std::invalid_argument("Argument `x` must hold at least one row");
+    same_shape(x, out, "out");
+    const T* xs = contiguous_input<T>(x, "x");
+    const T* g = vector_input<T>(gamma, "gamma", features);
+    const T* b = vector_input<T>(beta, "beta", features);
+    T* y = contiguous_output<T>(out, "out");
+    T* m = vector_output<T>(mean, "mean", features);
+    T* v = vector_output<T>(variance, "variance", features);
+    py::gil_scoped_release release;
+    batch_norm_forward_training<T>(xs, rows, features, g, b, epsilon, y, m, v);
+  });
+}
+
+void batch_norm_inference_binding(const py::array& x, const py::array& gamma, const py::array& beta,
+                                  const py::array& mean, const py::array& variance, double epsilon, py::array out) {
+  dispatch_float(x, "x", [&](auto tag) {
+    using T = decltype(tag);
+    const auto [rows, features] = rows_of(x);
+    same_shape(x, out, "out");
+    const T* xs = contiguous_input<T>(x, "x");
+    const T* g = vector_input<T>(gamma, "gamma", features);
+    const T* b = vector_input<T>(beta, "beta", features);
+    const T* m = vector_input<T>(mean, "mean", features);
+    const T* v = vector_input<T>(variance, "variance", features);
+    T* y = contiguous_output<T>(out, "out");
+    py::gil_scoped_release release;
+    batch_norm_forward_inference<T>(xs, rows, features, g, b, m, v, epsilon, y);
+  });
+}
+
+void batch_norm_backward_binding(const py::array& dy, const py::array& x, const py::array& gamma, const py::array& mean,
+                                 const py::array& variance, double epsilon, bool batch_statistics, const py::object& dx,
+                                 py::array dgamma, py::array dbeta) {
+  dispatch_float(x, "x", [&](auto tag) {
+    using T = decltype(tag);
+    const auto [rows, features] = rows_of(x);
+    same_shape(x, dy, "dy");
+    const T* dys = contiguous_input<T>(dy, "dy");
+    const T* xs = contiguous_input<T>(x, "x");
+    const T* g = vector_input<T>(gamma, "gamma", features);
+    const T* m = vector_input<T>(mean, "mean", features);
+    const T* v = vector_input<T>(variance, "variance", features);
+    T* dxs = nullptr;
+    if (!dx.is_none()) {
+      if (!py::isinstance<py::array>(dx)) throw py::type_error("Argument `dx` must be a NumPy array or None");
+      auto dx_array = py::reinterpret_borrow<py::array>(dx);
+      same_shape(x, dx_array, "dx");
+      dxs = contiguous_output<T>(dx_array, "dx");
+    }
+    T* dg = vector_output<T>(dgamma, "dgamma", features);
+    T* db = vector_output<T>(dbeta, "dbeta", features);
+    py::gil_scoped_release release;
+    batch_norm_backward<T>(dys, xs, rows, features, g, m, v, epsilon, batch_statistics, dxs, dg, db);
+  });
+}
+
+}  // namespace
+
+void register_normalization(py::module_& m) {
+  using namespace pybind11::literals;
+  m.def("batch_norm_training", &batch_norm_training_binding, "x"_a, "gamma"_a, "beta"_a, "epsilon"_a, "out"_a, "mean"_a,
+        "variance"_a);
+  m.def("batch_norm_inference", &batch_norm_inference_binding, "x"_a, "gamma"_a, "beta"_a, "mean"_a, "variance"_a,
+        "epsilon"_a, "out"_a);
+  m.def("batch_norm_backward", &batch_norm_backward_binding, "dy"_a, "x"_a, "gamma"_a, "mean"_a, "variance"_a,
+        "epsilon"_a, "batch_statistics"_a, "dx"_a, "dgamma"_a, "dbeta"_a);
+}
+
+}  // namespace fastnn::bindings

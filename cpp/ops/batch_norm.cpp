@@ -1,0 +1,196 @@
+#include "batch_norm.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "../parallel.hpp"
+
+namespace fastnn {
+namespace {
+
+// A chunk holds about this many values (64 KiB of float32: it stays in L2 between the two passes
+// over it), with kMinChunkRows to kMaxChunkRows rows. Within a chunk the sums run in the data's
+// own type (float32 sums vectorize 4 to a register on the baseline ISA, twice double's rate) over
+// at most kMaxChunkRows terms; the chunks' partials are merged in double. The minimum keeps the
+// partials of a very wide input small beside it (2 doubles per feature per chunk).
+constexpr index_t kChunkValues = index_t{1} << 14;
+constexpr index_t kMinChunkRows = 32;
+constexpr index_t kMaxChunkRows = 256;
+
+struct Chunks {
+  index_t rows_per_chunk, count;
+  Chunks(index_t rows, index_t features)
+      : rows_per_chunk(std::clamp(kChunkValues / std::max<index_t>(features, 1), kMinChunkRows, kMaxChunkRows)),
+        count(ceil_div(rows, rows_per_chunk)) {}
+  index_t begin(index_t chunk) const { return chunk * rows_per_chunk; }
+  index_t end(index_t chunk, index_t rows) const { return std::min(rows, (chunk + 1) * rows_per_chunk); }
+};
+
+// Calls body(chunk) for every chunk, in parallel. Each thread walks its own contiguous range of
+// chunks backwards when `reverse`: a second pass over the data then starts with the chunks the
+// first pass read last, which are the likeliest to be still in cache.
+template <class Body>
+void for_each_chunk(const Chunks& chunks, bool reverse, Body&& body) {
+  parallel_for(chunks.count, 1, [&](index_t begin, index_t end) {
+    if (reverse) {
+      for (index_t chunk = end - 1; chunk >= begin; --chunk) body(chunk);
+    } else {
+      for (index_t chunk = begin; chunk < end; ++chunk) body(chunk);
+    }
+  });
+}
+
+// y = (x - center) * scale + beta per feature, with scale = gamma / sqrt(variance + epsilon).
+// Subtracting first keeps y accurate when |mean| * scale is large beside y (x * scale + shift
+// would cancel there).
+template <class T>
+struct Normalizer {
+  std::vector<T> center, scale, beta;
+
+  Normalizer(index_t features, const T* gamma, const T* beta_in, const double* mean, const double* variance,
+             double epsilon)
+      : center(features), scale(features), beta(beta_in, beta_in + features) {
+    for (index_t c = 0; c < features; ++c) {
+      center[c] = T(mean[c]);
+      scale[c] = T(double(gamma[c]) / std::sqrt(variance[c] + epsilon));
+    }
+  }
+
+  void apply(const T* x, index_t rows, index_t features, const Chunks& chunks, T* y) const {
+    const T *m = center.data(), *s = scale.data(), *b = beta.data();
+    for_each_chunk(chunks, true, [&](index_t chunk) {
+      for (index_t r = chunks.begin(chunk), end = chunks.end(chunk, rows); r < end; ++r) {
+        const T* xr = x + r * features;
+        T* yr = y + r * features;
+        for (index_t c = 0; c < features; ++c) yr[c] = (xr[c] - m[c]) * s[c] + b[c];
+      }
+    });
+  }
+};
+
+}  // namespace
+
+template <class T>
+void batch_norm_forward_training(const T* x, index_t rows, index_t features, const T* gamma, const T* beta,
+                                 double epsilon, T* y, T* mean, T* variance) {
+  const Chunks chunks(rows, features);
+  // Per chunk: the mean and the sum of squared deviations from it (M2), from two passes over the
+  // chunk while it is in cache.
+  std::vector<double> chunk_mean(chunks.count * features), chunk_m2(chunks.count * features);
+  for_each_chunk(chunks, false, [&](index_t chunk) {
+    const index_t begin = chunks.begin(chunk), end = chunks.end(chunk, rows);
+    std::vector<T> m(features, T(0)), q(features, T(0));
+    for (index_t r = begin; r < end; ++r) {
+      const T* xr = x + r * features;
+      for (index_t c = 0; c < features; ++c) m[c] += xr[c];
+    }
+    const T inverse_count = T(1.0 / double(end - begin));
+    for (index_t c = 0; c < features; ++c) m[c] *= inverse_count;
+    for (index_t r = begin; r < end; ++r) {
+      const T* xr = x + r * features;
+      for (index_t c = 0; c < features; ++c) {
+        const T deviation = xr[c] - m[c];
+        q[c] += deviation * deviation;
+      }
+    }
+    std::copy(m.begin(), m.end(), chunk_mean.begin() + chunk * features);
+    std::copy(q.begin(), q.end(), chunk_m2.begin() + chunk * features);
+  });
+
+  // Merge the chunks in chunk order (Chan, Golub and LeVeque's pairwise update), per feature.
+  std::vector<double> total_mean(features), total_variance(features);
+  parallel_for(features, 64, [&](index_t begin, index_t end) {
+    for (index_t c = begin; c < end; ++c) {
+      double count = 0.0, m = 0.0, q = 0.0;
+      for (index_t chunk = 0; chunk < chunks.count; ++chunk) {
+        const double n = double(chunks.end(chunk, rows) - chunks.begin(chunk));
+        const double delta = chunk_mean[chunk * features + c] - m;
+        const double merged = count + n;
+        m += delta * (n / merged);
+        q += chunk_m2[chunk * features + c] + delta * delta * (count * n / merged);
+        count = merged;
+      }
+      total_mean[c] = m;
+      total_variance[c] = q / double(rows);
+      mean[c] = T(m);
+      variance[c] = T(total_variance[c]);
+    }
+  });
+
+  Normalizer<T>(features, gamma, beta, total_mean.data(), total_variance.data(), epsilon).apply(x, rows, features, chunks, y);
+}
+
+template <class T>
+void batch_norm_forward_inference(const T* x, index_t rows, index_t features, const T* gamma, const T* beta,
+                                  const T* mean, const T* variance, double epsilon, T* y) {
+  std::vector<double> m(mean, mean + features), v(variance, variance + features);
+  Normalizer<T>(features, gamma, beta, m.data(), v.data(), epsilon).apply(x, rows, features, Chunks(rows, features), y);
+}
+
+template <class T>
+void batch_norm_backward(const T* dy, const T* x, index_t rows, index_t features, const T* gamma, const T* mean,
+                         const T* variance, double epsilon, bool batch_statistics, T* dx, T* dgamma, T* dbeta) {
+  const Chunks chunks(rows, features);
+  // Per chunk: Σ dy and Σ dy (x - mean); merged in chunk order below.
+  std::vector<double> chunk_dy(chunks.count * features), chunk_dy_x(chunks.count * features);
+  for_each_chunk(chunks, false, [&](index_t chunk) {
+    std::vector<T> s(features, T(0)), t(features, T(0));
+    for (index_t r = chunks.begin(chunk), end = chunks.end(chunk, rows); r < end; ++r) {
+      const T* xr = x + r * features;
+      const T* dyr = dy + r * features;
+      for (index_t c = 0; c < features; ++c) {
+        s[c] += dyr[c];
+        t[c] += dyr[c] * (xr[c] - mean[c]);
+      }
+    }
+    std::copy(s.begin(), s.end(), chunk_dy.begin() + chunk * features);
+    std::copy(t.begin(), t.end(), chunk_dy_x.begin() + chunk * features);
+  });
+
+  // dx = k dy + p (x - mean) + q per feature, with k = gamma / σ, p = -k dgamma / (σ rows) and
+  // q = -k dbeta / rows (p = q = 0 when the statistics were constants).
+  std::vector<T> k(features), p(features), q(features);
+  parallel_for(features, 64, [&](index_t begin, index_t end) {
+    for (index_t c = begin; c < end; ++c) {
+      double sum_dy = 0.0, sum_dy_x = 0.0;
+      for (index_t chunk = 0; chunk < chunks.count; ++chunk) {
+        sum_dy += chunk_dy[chunk * features + c];
+        sum_dy_x += chunk_dy_x[chunk * features + c];
+      }
+      const double inverse_std = 1.0 / std::sqrt(double(variance[c]) + epsilon);
+      const double g = sum_dy_x * inverse_std;
+      dbeta[c] = T(sum_dy);
+      dgamma[c] = T(g);
+      const double scale = double(gamma[c]) * inverse_std;
+      k[c] = T(scale);
+      p[c] = T(batch_statistics ? -scale * g * inverse_std / double(rows) : 0.0);
+      q[c] = T(batch_statistics ? -scale * sum_dy / double(rows) : 0.0);
+    }
+  });
+  if (dx == nullptr) return;
+
+  for_each_chunk(chunks, true, [&](index_t chunk) {
+    for (index_t r = chunks.begin(chunk), end = chunks.end(chunk, rows); r < end; ++r) {
+      const T* xr = x + r * features;
+      const T* dyr = dy + r * features;
+      T* dxr = dx + r * features;
+      for (index_t c = 0; c < features; ++c) dxr[c] = k[c] * dyr[c] + p[c] * (xr[c] - mean[c]) + q[c];
+    }
+  });
+}
+
+template void batch_norm_forward_training<float>(const float*, index_t, index_t, const float*, const float*, double,
+                                                 float*, float*, float*);
+template void batch_norm_forward_training<double>(const double*, index_t, index_t, const double*, const double*,
+                                                  double, double*, double*, double*);
+template void batch_norm_forward_inference<float>(const float*, index_t, index_t, const float*, const float*,
+                                                  const float*, const float*, double, float*);
+template void batch_norm_forward_inference<double>(const double*, index_t, index_t, const double*, const double*,
+                                                   const double*, const double*, double, double*);
+template void batch_norm_backward<float>(const float*, const float*, index_t, index_t, const float*, const float*,
+                                         const float*, double, bool, float*, float*, float*);
+template void batch_norm_backward<double>(const double*, const double*, index_t, index_t, const double*,
+                                          const double*, const double*, double, bool, double*, double*, double*);
+
+}  // namespace fastnn

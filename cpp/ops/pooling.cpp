@@ -1,0 +1,224 @@
+#include "pooling.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+
+#include "../parallel.hpp"
+
+namespace fastnn {
+namespace {
+
+constexpr index_t kPoolGrain = index_t{1} << 13;  // values touched per thread, at least
+
+// The window of output o along one axis: [begin, end) of the input, and its first (possibly
+// padded) position `origin`, from which window-local positions count.
+struct Span {
+  index_t origin, begin, end;
+};
+
+Span window(const PoolGeometry& g, int axis, index_t o) {
+  const index_t origin = o * g.stride[axis] - g.pad[axis];
+  return {origin, std::max<index_t>(origin, 0), std::min(origin + g.pool[axis], g.in[axis])};
+}
+
+// The outputs along one axis whose windows hold input position i: [first, last].
+struct Range {
+  index_t first, last;
+};
+
+Range covering(const PoolGeometry& g, int axis, index_t i) {
+  const index_t shifted = i + g.pad[axis];  // position in the padded input
+  const index_t low = shifted - g.pool[axis] + 1;
+  const index_t first = low <= 0 ? 0 : ceil_div(low, g.stride[axis]);
+  return {first, std::min(shifted / g.stride[axis], g.out[axis] - 1)};
+}
+
+// Splits a flat row index over (batch, e0, e1, e2) into its coordinates.
+void unflatten(index_t row, const index_t extent[3], index_t& n, index_t& a, index_t& b, index_t& c) {
+  c = row % extent[2];
+  row /= extent[2];
+  b = row % extent[1];
+  row /= extent[1];
+  a = row % extent[0];
+  n = row / extent[0];
+}
+
+index_t window_volume(const PoolGeometry& g) { return g.pool[0] * g.pool[1] * g.pool[2]; }
+
+// Calls body(row, n, d, h, w) over the output rows, in parallel, d/h/w being the windows.
+template <class Body>
+void for_each_output(const PoolGeometry& g, Body&& body) {
+  const index_t grain = std::max<index_t>(1, kPoolGrain / std::max<index_t>(1, g.channels * window_volume(g)));
+  parallel_for(g.output_rows(), grain, [&](index_t begin, index_t end) {
+    for (index_t row = begin; row < end; ++row) {
+      index_t n, od, oh, ow;
+      unflatten(row, g.out, n, od, oh, ow);
+      body(row, n, window(g, 0, od), window(g, 1, oh), window(g, 2, ow));
+    }
+  });
+}
+
+// Calls body(row, n, id, ih, iw) over the input rows, in parallel.
+template <class Body>
+void for_each_input(const PoolGeometry& g, Body&& body) {
+  const index_t grain = std::max<index_t>(1, kPoolGrain / std::max<index_t>(1, g.channels));
+  parallel_for(g.input_rows(), grain, [&](index_t begin, index_t end) {
+    for (index_t row = begin; row < end; ++row) {
+      index_t n, id, ih, iw;
+      unflatten(row, g.in, n, id, ih, iw);
+      body(row, n, id, ih, iw);
+    }
+  });
+}
+
+index_t input_row(const PoolGeometry& g, index_t n, index_t d, index_t h, index_t w) {
+  return ((n * g.in[0] + d) * g.in[1] + h) * g.in[2] + w;
+}
+
+index_t output_row(const PoolGeometry& g, index_t n, index_t d, index_t h, index_t w) {
+  return ((n * g.out[0] + d) * g.out[1] + h) * g.out[2] + w;
+}
+
+}  // namespace
+
+PoolGeometry PoolGeometry::make(index_t batch, const std::vector<index_t>& spatial, index_t channels,
+                                const std::vector<index_t>& pool, const std::vector<index_t>& strides,
+                                bool same_padding) {
+  const std::size_t rank = spatial.size();
+  if (rank < 1 || rank > 3 || pool.size() != rank || strides.size() != rank) {
+    throw std::invalid_argument("pooling: 1 to 3 spatial axes, with one pool size and one stride each");
+  }
+  PoolGeometry g;
+  g.batch = batch;
+  g.channels = channels;
+  for (std::size_t i = 0; i < rank; ++i) {
+    const int axis = int(3 - rank + i);
+    if (pool[i] < 1) throw std::invalid_argument("Argument `pool_size` must hold positive integers. Received " + std::to_string(pool[i]));
+    if (strides[i] < 1) throw std::invalid_argument("Argument `strides` must hold positive integers. Received " + std::to_string(strides[i]));
+    g.in[axis] = spatial[i];
+    g.pool[axis] = pool[i];
+    g.stride[axis] = strides[i];
+    if (same_padding) {
+      g.out[axis] = ceil_div(spatial[i], strides[i]);
+      const index_t total = std::max<index_t>((g.out[axis] - 1) * strides[i] + pool[i] - spatial[i], 0);
+      g.pad[axis] = total / 2;
+    } else {
+      if (spatial[i] < pool[i]) {
+        throw std::invalid_argument("Argument `pool_size` (" + std::to_string(pool[i]) + ") is larger than the input (" +
+                                    std::to_string(spatial[i]) + ") with padding=\"valid\"");
+      }
+      g.out[axis] = (spatial[i] - pool[i]) / strides[i] + 1;
+    }
+  }
+  return g;
+}
+
+template <class T>
+void max_pool(const T* x, const PoolGeometry& g, T* y, std::int32_t* argmax) {
+  const index_t channels = g.channels;
+  for_each_output(g, [&](index_t row, index_t n, Span d, Span h, Span w) {
+    T* yr = y + row * channels;
+    std::int32_t* ar = argmax + row * channels;
+    bool first = true;
+    for (index_t id = d.begin; id < d.end; ++id) {
+      for (index_t ih = h.begin; ih < h.end; ++ih) {
+        for (index_t iw = w.begin; iw < w.end; ++iw) {
+          const T* xr = x + input_row(g, n, id, ih, iw) * channels;
+          const auto position = std::int32_t(((id - d.origin) * g.pool[1] + (ih - h.origin)) * g.pool[2] + (iw - w.origin));
+          if (first) {
+            std::copy(xr, xr + channels, yr);
+            std::fill(ar, ar + channels, position);
+            first = false;
+            continue;
+          }
+          for (index_t c = 0; c < channels; ++c) {
+            // Larger, or the first NaN. Bitwise & and | (no short circuit) and unconditional loads
+            // let the compiler turn the selects into vector blends.
+            const T value = xr[c], best = yr[c];
+            const bool wins = (value > best) | ((value != value) & (best == best));
+            yr[c] = wins ? value : best;
+            ar[c] = wins ? position : ar[c];
+          }
+        }
+      }
+    }
+  });
+}
+
+template <class T>
+void max_pool_backward(const T* dy, const std::int32_t* argmax, const PoolGeometry& g, T* dx) {
+  const index_t channels = g.channels;
+  for_each_input(g, [&](index_t row, index_t n, index_t id, index_t ih, index_t iw) {
+    T* dxr = dx + row * channels;
+    std::fill(dxr, dxr + channels, T(0));
+    const Range rd = covering(g, 0, id), rh = covering(g, 1, ih), rw = covering(g, 2, iw);
+    for (index_t od = rd.first; od <= rd.last; ++od) {
+      for (index_t oh = rh.first; oh <= rh.last; ++oh) {
+        for (index_t ow = rw.first; ow <= rw.last; ++ow) {
+          const index_t o = output_row(g, n, od, oh, ow);
+          const auto position = std::int32_t(((id - window(g, 0, od).origin) * g.pool[1] + (ih - window(g, 1, oh).origin)) *
+                                                 g.pool[2] + (iw - window(g, 2, ow).origin));
+          const T* dyr = dy + o * channels;
+          const std::int32_t* ar = argmax + o * channels;
+          for (index_t c = 0; c < channels; ++c) {
+            const T gradient = dyr[c];  // loaded unconditionally: the select vectorizes
+            dxr[c] += ar[c] == position ? gradient : T(0);
+          }
+        }
+      }
+    }
+  });
+}
+
+template <class T>
+void average_pool(const T* x, const PoolGeometry& g, T* y) {
+  const index_t channels = g.channels;
+  for_each_output(g, [&](index_t row, index_t n, Span d, Span h, Span w) {
+    T* yr = y + row * channels;
+    std::fill(yr, yr + channels, T(0));
+    for (index_t id = d.begin; id < d.end; ++id) {
+      for (index_t ih = h.begin; ih < h.end; ++ih) {
+        for (index_t iw = w.begin; iw < w.end; ++iw) {
+          const T* xr = x + input_row(g, n, id, ih, iw) * channels;
+          for (index_t c = 0; c < channels; ++c) yr[c] += xr[c];
+        }
+      }
+    }
+    const T inverse_count = T(1.0 / double((d.end - d.begin) * (h.end - h.begin) * (w.end - w.begin)));
+    for (index_t c = 0; c < channels; ++c) yr[c] *= inverse_count;
+  });
+}
+
+template <class T>
+void average_pool_backward(const T* dy, const PoolGeometry& g, T* dx) {
+  const index_t channels = g.channels;
+  for_each_input(g, [&](index_t row, index_t n, index_t id, index_t ih, index_t iw) {
+    T* dxr = dx + row * channels;
+    std::fill(dxr, dxr + channels, T(0));
+    const Range rd = covering(g, 0, id), rh = covering(g, 1, ih), rw = covering(g, 2, iw);
+    for (index_t od = rd.first; od <= rd.last; ++od) {
+      const Span d = window(g, 0, od);
+      for (index_t oh = rh.first; oh <= rh.last; ++oh) {
+        const Span h = window(g, 1, oh);
+        for (index_t ow = rw.first; ow <= rw.last; ++ow) {
+          const Span w = window(g, 2, ow);
+          const T inverse_count = T(1.0 / double((d.end - d.begin) * (h.end - h.begin) * (w.end - w.begin)));
+          const T* dyr = dy + output_row(g, n, od, oh, ow) * channels;
+          for (index_t c = 0; c < channels; ++c) dxr[c] += dyr[c] * inverse_count;
+        }
+      }
+    }
+  });
+}
+
+template void max_pool<float>(const float*, const PoolGeometry&, float*, std::int32_t*);
+template void max_pool<double>(const double*, const PoolGeometry&, double*, std::int32_t*);
+template void max_pool_backward<float>(const float*, const std::int32_t*, const PoolGeometry&, float*);
+template void max_pool_backward<double>(const double*, const std::int32_t*, const PoolGeometry&, double*);
+template void average_pool<float>(const float*, const PoolGeometry&, float*);
+template void average_pool<double>(const double*, const PoolGeometry&, double*);
+template void average_pool_backward<float>(const float*, const PoolGeometry&, float*);
+template void average_pool_backward<double>(const double*, const PoolGeometry&, double*);
+
+}  // namespace fastnn
