@@ -107,13 +107,14 @@ void dropout_f64(const double* x, double* y, index_t n, const DropoutArgs<double
   });
 }
 
-// Runs batch(block, dst) on whole batches of out; an edge batch goes through scratch.
-template <unsigned per_block, class T, class Batch>
+// Runs batch(block, dst) on whole batches of `blocks` blocks of out; an edge batch goes
+// through scratch.
+template <unsigned per_block, unsigned blocks = kBlocks, class T, class Batch>
 void fill_batches(T* out, index_t n, std::uint64_t offset, Batch&& batch) {
-  for_each_batch<per_block, kBlocks>(
+  for_each_batch<per_block, blocks>(
       offset, n, [&](std::uint64_t block, index_t i) { batch(block, out + i); },
       [&](std::uint64_t block, index_t skip, index_t take, index_t i) {
-        T scratch[per_block * kBlocks];
+        T scratch[per_block * blocks];
         batch(block, scratch);
         std::memcpy(out + i, scratch + skip, sizeof(T) * take);
       });
@@ -164,28 +165,36 @@ void uniform_f64(double* out, index_t n, const UniformArgs& a) {
   });
 }
 
-// The 4 kGroups standard normals of blocks first .. first + kBlocks - 1, in stream order
-// (z[2g], z[2g + 1] from group g), as scalar::normal_pair, with rejected values redrawn when
-// truncating.
+// The normals take kNormalGroups groups per batch: four independent chains through the long
+// log and sin/cos series (detmath_avx2.hpp).
+constexpr int kNormalGroups = 4;
+constexpr unsigned kNormalBlocks = 4 * kNormalGroups;
+
+// The 8 x kNormalGroups standard normals of blocks first .. first + kNormalBlocks - 1, in
+// stream order (z[2g], z[2g + 1] from group g), as scalar::normal_pair, with rejected values
+// redrawn when truncating.
 inline void standard_normals(const PhiloxKeys& keys, std::uint64_t first, bool truncate, std::uint64_t seed,
-                             __m256d (&z)[2 * kGroups]) {
-  __m256i low[kGroups], high[kGroups];
-  philox_batch<kGroups>(keys, first, 0, low, high);
-  for (int g = 0; g < kGroups; ++g) {
+                             __m256d (&z)[2 * kNormalGroups]) {
+  __m256i low[kNormalGroups], high[kNormalGroups];
+  philox_batch<kNormalGroups>(keys, first, 0, low, high);
+  __m256d u1[kNormalGroups], u2[kNormalGroups], log_u1[kNormalGroups], sine[kNormalGroups], cosine[kNormalGroups];
+  for (int g = 0; g < kNormalGroups; ++g) {
     const __m256i plus_one = _mm256_add_epi64(_mm256_srli_epi64(low[g], 11), _mm256_set1_epi64x(1));
-    const __m256d u1 = _mm256_mul_pd(exact_double(plus_one), _mm256_set1_pd(scalar::kTwoPow53Inv));  // (0, 1]
-    const __m256d u2 = unit_from_joined(high[g]);
-    const __m256d radius = _mm256_sqrt_pd(_mm256_mul_pd(_mm256_set1_pd(-2.0), log_unit(u1)));
-    __m256d sine, cosine;
-    sincos_turns(u2, &sine, &cosine);
-    const __m256d z0 = _mm256_mul_pd(radius, cosine), z1 = _mm256_mul_pd(radius, sine);
-    z[2 * g] = _mm256_unpacklo_pd(z0, z1);      // positions of blocks +0, +1
-    z[2 * g + 1] = _mm256_unpackhi_pd(z0, z1);  // blocks +2, +3
+    u1[g] = _mm256_mul_pd(exact_double(plus_one), _mm256_set1_pd(scalar::kTwoPow53Inv));  // (0, 1]
+    u2[g] = unit_from_joined(high[g]);                                                     // [0, 1)
+  }
+  log_unit<kNormalGroups>(u1, log_u1);
+  sincos_turns<kNormalGroups>(u2, sine, cosine);
+  for (int g = 0; g < kNormalGroups; ++g) {
+    const __m256d radius = _mm256_sqrt_pd(_mm256_mul_pd(_mm256_set1_pd(-2.0), log_u1[g]));
+    const __m256d z0 = _mm256_mul_pd(radius, cosine[g]), z1 = _mm256_mul_pd(radius, sine[g]);
+    z[2 * g] = _mm256_unpacklo_pd(z0, z1);      // positions of blocks +0 .. +1
+    z[2 * g + 1] = _mm256_unpackhi_pd(z0, z1);  // blocks +2 .. +3
   }
   if (!truncate) return;
   const __m256d magnitude_mask = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7FFFFFFFFFFFFFFF));
   const __m256d limit = _mm256_set1_pd(scalar::kTruncation);
-  for (int v = 0; v < 2 * kGroups; ++v) {
+  for (int v = 0; v < 2 * kNormalGroups; ++v) {
     const int rejected = _mm256_movemask_pd(_mm256_cmp_pd(_mm256_and_pd(z[v], magnitude_mask), limit, _CMP_GT_OQ));
     if (rejected == 0) continue;  // 83% of vectors; a redraw is rare and scalar
     alignas(32) double values[4];
@@ -201,10 +210,10 @@ template <class T>
 void normal(T* out, index_t n, const NormalArgs& a) {
   const PhiloxKeys keys = philox_keys(a.seed);
   const __m256d mean = _mm256_set1_pd(a.mean), stddev = _mm256_set1_pd(a.stddev);
-  fill_batches<2>(out, n, a.offset, [&](std::uint64_t block, T* dst) {
-    __m256d z[2 * kGroups];
+  fill_batches<2, kNormalBlocks>(out, n, a.offset, [&](std::uint64_t block, T* dst) {
+    __m256d z[2 * kNormalGroups];
     standard_normals(keys, block, a.truncate, a.seed, z);
-    for (int v = 0; v < 2 * kGroups; ++v) {
+    for (int v = 0; v < 2 * kNormalGroups; ++v) {
       const __m256d value = _mm256_add_pd(mean, _mm256_mul_pd(stddev, z[v]));
       if constexpr (sizeof(T) == 4) {
         _mm_storeu_ps(reinterpret_cast<float*>(dst) + 4 * v, _mm256_cvtpd_ps(value));

@@ -7,6 +7,7 @@
 // pass-through of unmasked forms; GCC bug 105593, fixed in GCC 13): silence that false positive.
 #if defined(__GNUC__) && !defined(__clang__) && __GNUC__ < 13
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 #include <immintrin.h>
 
@@ -103,13 +104,14 @@ void dropout_f64(const double* x, double* y, index_t n, const DropoutArgs<double
   });
 }
 
-// Runs batch(block, dst) on whole batches of out; an edge batch goes through scratch.
-template <unsigned per_block, class T, class Batch>
+// Runs batch(block, dst) on whole batches of `blocks` blocks of out; an edge batch goes
+// through scratch.
+template <unsigned per_block, unsigned blocks = kBlocks, class T, class Batch>
 void fill_batches(T* out, index_t n, std::uint64_t offset, Batch&& batch) {
-  for_each_batch<per_block, kBlocks>(
+  for_each_batch<per_block, blocks>(
       offset, n, [&](std::uint64_t block, index_t i) { batch(block, out + i); },
       [&](std::uint64_t block, index_t skip, index_t take, index_t i) {
-        T scratch[per_block * kBlocks];
+        T scratch[per_block * blocks];
         batch(block, scratch);
         std::memcpy(out + i, scratch + skip, sizeof(T) * take);
       });
@@ -161,27 +163,35 @@ void uniform_f64(double* out, index_t n, const UniformArgs& a) {
   });
 }
 
-// The 2 kBlocks standard normals of blocks first .. first + kBlocks - 1, in stream order
-// (z[2g], z[2g + 1] from group g), as scalar::normal_pair, with rejected values redrawn when
-// truncating.
+// The normals take kNormalGroups groups per batch: four independent chains through the long
+// log and sin/cos series (detmath_avx512.hpp).
+constexpr int kNormalGroups = 4;
+constexpr unsigned kNormalBlocks = 8 * kNormalGroups;
+
+// The 16 x kNormalGroups standard normals of blocks first .. first + kNormalBlocks - 1, in
+// stream order (z[2g], z[2g + 1] from group g), as scalar::normal_pair, with rejected values
+// redrawn when truncating.
 inline void standard_normals(const PhiloxKeys& keys, std::uint64_t first, bool truncate, std::uint64_t seed,
-                             __m512d (&z)[2 * kGroups]) {
-  __m512i low[kGroups], high[kGroups];
-  philox_batch<kGroups>(keys, first, 0, low, high);
-  for (int g = 0; g < kGroups; ++g) {
+                             __m512d (&z)[2 * kNormalGroups]) {
+  __m512i low[kNormalGroups], high[kNormalGroups];
+  philox_batch<kNormalGroups>(keys, first, 0, low, high);
+  __m512d u1[kNormalGroups], u2[kNormalGroups], log_u1[kNormalGroups], sine[kNormalGroups], cosine[kNormalGroups];
+  for (int g = 0; g < kNormalGroups; ++g) {
     const __m512i plus_one = _mm512_add_epi64(_mm512_srli_epi64(low[g], 11), _mm512_set1_epi64(1));
-    const __m512d u1 = _mm512_mul_pd(exact_double(plus_one), _mm512_set1_pd(scalar::kTwoPow53Inv));  // (0, 1]
-    const __m512d u2 = unit_from_joined(high[g]);
-    const __m512d radius = _mm512_sqrt_pd(_mm512_mul_pd(_mm512_set1_pd(-2.0), log_unit(u1)));
-    __m512d sine, cosine;
-    sincos_turns(u2, &sine, &cosine);
-    const __m512d z0 = _mm512_mul_pd(radius, cosine), z1 = _mm512_mul_pd(radius, sine);
+    u1[g] = _mm512_mul_pd(exact_double(plus_one), _mm512_set1_pd(scalar::kTwoPow53Inv));  // (0, 1]
+    u2[g] = unit_from_joined(high[g]);                                                     // [0, 1)
+  }
+  log_unit<kNormalGroups>(u1, log_u1);
+  sincos_turns<kNormalGroups>(u2, sine, cosine);
+  for (int g = 0; g < kNormalGroups; ++g) {
+    const __m512d radius = _mm512_sqrt_pd(_mm512_mul_pd(_mm512_set1_pd(-2.0), log_u1[g]));
+    const __m512d z0 = _mm512_mul_pd(radius, cosine[g]), z1 = _mm512_mul_pd(radius, sine[g]);
     z[2 * g] = _mm512_unpacklo_pd(z0, z1);      // positions of blocks +0 .. +3
     z[2 * g + 1] = _mm512_unpackhi_pd(z0, z1);  // blocks +4 .. +7
   }
   if (!truncate) return;
   const __m512d limit = _mm512_set1_pd(scalar::kTruncation);
-  for (int v = 0; v < 2 * kGroups; ++v) {
+  for (int v = 0; v < 2 * kNormalGroups; ++v) {
     const unsigned rejected = _mm512_cmp_pd_mask(_mm512_abs_pd(z[v]), limit, _CMP_GT_OQ);
     if (rejected == 0) continue;  // 69% of vectors; a redraw is rare and scalar
     alignas(64) double values[8];
@@ -197,10 +207,10 @@ template <class T>
 void normal(T* out, index_t n, const NormalArgs& a) {
   const PhiloxKeys keys = philox_keys(a.seed);
   const __m512d mean = _mm512_set1_pd(a.mean), stddev = _mm512_set1_pd(a.stddev);
-  fill_batches<2>(out, n, a.offset, [&](std::uint64_t block, T* dst) {
-    __m512d z[2 * kGroups];
+  fill_batches<2, kNormalBlocks>(out, n, a.offset, [&](std::uint64_t block, T* dst) {
+    __m512d z[2 * kNormalGroups];
     standard_normals(keys, block, a.truncate, a.seed, z);
-    for (int v = 0; v < 2 * kGroups; ++v) {
+    for (int v = 0; v < 2 * kNormalGroups; ++v) {
       const __m512d value = _mm512_add_pd(mean, _mm512_mul_pd(stddev, z[v]));
       if constexpr (sizeof(T) == 4) {
         _mm256_storeu_ps(reinterpret_cast<float*>(dst) + 8 * v, _mm512_cvtpd_ps(value));
