@@ -3,6 +3,7 @@ kept fraction, E[y] = x, windows and offsets, thread counts, in-place use, and b
 
 import numpy as np
 import pytest
+from scipy import stats
 
 import fastnn
 from conftest import num_threads
@@ -57,6 +58,22 @@ def test_backward_applies_the_forward_mask(rng, dtype):
     np.testing.assert_array_equal(dx, np.where(documented_mask(x.shape, 0.3, 5, 2), dy * dtype(1 / 0.7), 0))
 
 
+def test_backward_keeps_no_mask():
+    """dropout_backward regenerates the mask from (seed, offset): the only Python-visible memory
+    it takes is its output (a stored bool mask would add 1 byte per element; the C++ kernel
+    itself allocates nothing)."""
+    import tracemalloc
+
+    dy = np.ones(1_000_000, np.float32)
+    tracemalloc.start()
+    try:
+        dx = fastnn.ops.dropout_backward(dy, 0.5, seed=1)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert dx.nbytes <= peak < dx.nbytes + 64 * 1024
+
+
 def test_window_of_a_longer_call_equals_a_call_with_the_offset(rng):
     x = rng.standard_normal(100_001).astype(np.float32)
     whole = fastnn.ops.dropout(x, 0.5, seed=3, offset=11)
@@ -70,6 +87,41 @@ def test_distinct_seeds_and_offsets_differ():
         for j in range(i + 1, len(masks)):
             # Independent masks agree on about half the elements.
             assert 0.45 < np.mean(masks[i] == masks[j]) < 0.55
+
+
+def _correlation(a, b):
+    a, b = a.astype(np.float64), b.astype(np.float64)
+    a -= a.mean()
+    b -= b.mean()
+    return float(a @ b / np.sqrt((a @ a) * (b @ b)))
+
+
+# Independent masks: sqrt(n) * (sample correlation) is close to N(0, 1); 5.5 sigma -> 4e-8 per test.
+@pytest.mark.parametrize("seed_a, seed_b", [(0, 1), (7, 2**32 + 7), (123, 124), (2**64 - 1, 2**64 - 2)])
+def test_masks_of_different_seeds_are_uncorrelated(seed_a, seed_b):
+    n = 1_000_000
+    a = fastnn.ops.dropout_mask(n, 0.5, seed=seed_a, offset=5)
+    b = fastnn.ops.dropout_mask(n, 0.5, seed=seed_b, offset=5)
+    assert abs(_correlation(a, b)) < 5.5 / np.sqrt(n)
+
+
+@pytest.mark.parametrize("rate", [0.3, 0.5])
+@pytest.mark.parametrize("lag", [1, 2, 3, 4, 8, 16, 32, 64])
+def test_masks_at_nearby_offsets_are_uncorrelated(rate, lag):
+    """mask(offset=o + lag) against mask(offset=o): the same stream shifted. Lags 4, 16 and 32+
+    compare draws of different Philox blocks in the same SIMD lane (a block, an AVX2 batch of 8
+    blocks, an AVX-512 batch of 16), lags 1-3 words of one block."""
+    n = 1_000_000
+    mask = fastnn.ops.dropout_mask(n + lag, rate, seed=11, offset=3)
+    assert abs(_correlation(mask[:n], mask[lag:])) < 5.5 / np.sqrt(n)
+
+
+def test_kept_fraction_is_the_same_at_every_position_in_a_batch():
+    """Counts of kept elements by position mod 64 (every word slot of every lane of a batch):
+    chi-square against equal shares, p > 1e-6."""
+    mask = fastnn.ops.dropout_mask(64 * 50_000, 0.5, seed=2)
+    kept = np.bincount(np.flatnonzero(mask) % 64, minlength=64)
+    assert stats.chisquare(kept).pvalue > 1e-6
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

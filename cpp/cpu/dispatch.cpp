@@ -45,15 +45,18 @@ KernelTable build_table() {
     case Isa::avx512:
       table.sgemm = make_gemm_kernel<float>(avx512::sgemm_ukernel_14x32, "sgemm_ukernel_14x32__avx512", 14, 32);
       table.dgemm = make_gemm_kernel<double>(avx512::dgemm_ukernel_14x16, "dgemm_ukernel_14x16__avx512", 14, 16);
+      table.rng = avx512::rng_kernels;
       break;
     case Isa::avx2:
       table.sgemm = make_gemm_kernel<float>(avx2::sgemm_ukernel_6x16, "sgemm_ukernel_6x16__avx2_fma", 6, 16);
       table.dgemm = make_gemm_kernel<double>(avx2::dgemm_ukernel_6x8, "dgemm_ukernel_6x8__avx2_fma", 6, 8);
+      table.rng = avx2::rng_kernels;
       break;
 #endif
     default:
       table.sgemm = make_gemm_kernel<float>(generic::sgemm_ukernel_4x8, "sgemm_ukernel_4x8__generic", 4, 8);
       table.dgemm = make_gemm_kernel<double>(generic::dgemm_ukernel_4x4, "dgemm_ukernel_4x4__generic", 4, 4);
+      table.rng = generic::rng_kernels;
       break;
   }
   return table;
@@ -83,5 +86,7 @@ template <>
 const GemmKernel<double>& gemm_kernel<double>() {
   return kernels().dgemm;
 }
+
+const RngKernels& rng_kernels() { return kernels().rng; }
 
 }  // namespace fastnn

@@ -5,6 +5,7 @@
 
 #include "../gemm/blocking.hpp"
 #include "../gemm/ukernel.hpp"
+#include "../rng/kernels.hpp"
 
 namespace fastnn {
 
@@ -24,6 +25,7 @@ struct KernelTable {
   Isa best_supported;  // the best path this CPU and this build could run
   GemmKernel<float> sgemm;
   GemmKernel<double> dgemm;
+  RngKernels rng;  // Philox, dropout and the fills (rng/kernels.hpp)
 };
 
 // Throws std::invalid_argument when FASTNN_ISA holds an unknown name.

@@ -6,26 +6,26 @@
 #include <string>
 
 #include "../parallel.hpp"
+#include "../rng/kernels.hpp"
 #include "../rng/random_bits.hpp"
 
 namespace fastnn {
 namespace {
 
+// Elements per thread at least: 1M elements still go to two threads, while a call small enough
+// to finish in a few microseconds stays on one.
 constexpr index_t kDropoutGrain = index_t{1} << 15;
-constexpr index_t kWordsPerChunk = 1024;  // draws generated at once, kept in L1
+constexpr index_t kWordsPerChunk = 1024;  // draws of dropout_mask made at once, kept in L1
 
-// Calls body(words, begin, length) over [0, n) in parallel, with words[j] the draw at
-// position params.offset + begin + j.
-template <class Body>
-void for_each_chunk_of_draws(index_t n, const DropoutParams& params, Body&& body) {
-  parallel_for(n, kDropoutGrain, [&](index_t begin, index_t end) {
-    std::uint32_t words[kWordsPerChunk];
-    for (index_t start = begin; start < end; start += kWordsPerChunk) {
-      const index_t length = std::min(kWordsPerChunk, end - start);
-      random_words(params.seed, params.offset + std::uint64_t(start), length, words);
-      body(words, start, length);
-    }
-  });
+template <class T>
+void dropout_kernel(const T* x, T* y, index_t n, const DropoutArgs<T>& args);
+template <>
+void dropout_kernel<float>(const float* x, float* y, index_t n, const DropoutArgs<float>& args) {
+  rng_kernels().dropout_f32(x, y, n, args);
+}
+template <>
+void dropout_kernel<double>(const double* x, double* y, index_t n, const DropoutArgs<double>& args) {
+  rng_kernels().dropout_f64(x, y, n, args);
 }
 
 }  // namespace
@@ -45,17 +45,22 @@ DropoutParams DropoutParams::make(double rate, std::uint64_t seed, std::uint64_t
 
 template <class T>
 void dropout(const T* x, T* y, index_t n, const DropoutParams& params) {
-  const std::uint32_t threshold = params.threshold;
-  const T scale = T(params.keep_scale);
-  for_each_chunk_of_draws(n, params, [&](const std::uint32_t* words, index_t start, index_t length) {
-    apply_dropout(words, x + start, y + start, length, threshold, scale);
+  // Any split gives the same bits: every element depends on its position alone.
+  parallel_for(n, kDropoutGrain, [&](index_t begin, index_t end) {
+    const DropoutArgs<T> args{params.threshold, T(params.keep_scale), params.seed, params.offset + std::uint64_t(begin)};
+    dropout_kernel<T>(x + begin, y + begin, end - begin, args);
   });
 }
 
 void dropout_mask(std::uint8_t* keep, index_t n, const DropoutParams& params) {
   const std::uint32_t threshold = params.threshold;
-  for_each_chunk_of_draws(n, params, [&](const std::uint32_t* words, index_t start, index_t length) {
-    for (index_t j = 0; j < length; ++j) keep[start + j] = words[j] >= threshold ? 1 : 0;
+  parallel_for(n, kDropoutGrain, [&](index_t begin, index_t end) {
+    std::uint32_t words[kWordsPerChunk];
+    for (index_t start = begin; start < end; start += kWordsPerChunk) {
+      const index_t length = std::min(kWordsPerChunk, end - start);
+      random_words(params.seed, params.offset + std::uint64_t(start), length, words);
+      for (index_t j = 0; j < length; ++j) keep[start + j] = words[j] >= threshold ? 1 : 0;
+    }
   });
 }
 

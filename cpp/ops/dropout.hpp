@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "../common.hpp"
+#include "../rng/scalar.hpp"
 
 namespace fastnn {
 
@@ -21,8 +22,10 @@ struct DropoutParams {
   bool enabled() const { return threshold != 0; }
 };
 
-// y = mask * x / (1 - rate) elementwise over n values (y may equal x). This is also dropout's
-// backward: the map is linear and diagonal, so dx = dropout(dy) with the same parameters.
+// y = mask * x / (1 - rate) elementwise over n values (y may equal x), in one streaming pass
+// through the kernel set in use (rng/kernels.hpp): each draw is made, compared and applied in
+// registers, so nothing is stored but y. This is also dropout's backward: the map is linear and
+// diagonal, so dx = dropout(dy) with the same parameters, and the mask costs 0 bytes.
 template <class T>
 void dropout(const T* x, T* y, index_t n, const DropoutParams& params);
 
@@ -38,20 +41,14 @@ struct SameSizeBits<double> {
 };
 
 // The masking step for one chunk whose draws are already in `words`:
-// y[j] = words[j] >= threshold ? x[j] * scale : +0 (y may equal x). Masking the bits rather
-// than selecting lets the compiler vectorize the loop (GCC does not if-convert the select), and
-// a dropped element becomes +0 even when x is NaN or infinite. Inline: it runs on segments as
-// short as one row of a GEMM tile.
+// y[j] = words[j] >= threshold ? x[j] * scale : +0 (y may equal x), scalar::dropout_value on
+// each element (GCC vectorizes the loop). Inline: it runs on segments as short as one row of a
+// GEMM tile.
 template <class T>
 inline void apply_dropout(const std::uint32_t* words, const T* x, T* y, index_t length, std::uint32_t threshold,
                           T scale) {
-  using Bits = typename SameSizeBits<T>::type;
   for (index_t j = 0; j < length; ++j) {
-    const T scaled = x[j] * scale;
-    Bits bits;
-    std::memcpy(&bits, &scaled, sizeof bits);
-    bits &= Bits(0) - Bits(words[j] >= threshold);
-    std::memcpy(&y[j], &bits, sizeof bits);
+    y[j] = scalar::dropout_value<T, typename SameSizeBits<T>::type>(words[j], x[j], threshold, scale);
   }
 }
 

@@ -13,6 +13,23 @@
 
 namespace fastnn::detmath {
 
+// The series coefficients, highest power first, shared with the SIMD versions
+// (detmath_avx2.hpp, detmath_avx512.hpp) so that every path uses the same doubles.
+// 2 atanh(s) = 2 s + 2 s z (1/3 + z/5 + ... + z^10/23), z = s^2.
+constexpr int kLogTerms = 11;
+constexpr double kLogSeries[kLogTerms] = {1.0 / 23.0, 1.0 / 21.0, 1.0 / 19.0, 1.0 / 17.0, 1.0 / 15.0, 1.0 / 13.0,
+                                          1.0 / 11.0, 1.0 / 9.0,  1.0 / 7.0,  1.0 / 5.0,  1.0 / 3.0};
+// sin a = a + a a2 (-1/3! + a2/5! - ... + a2^7/17!), a2 = a^2.
+constexpr int kSinTerms = 8;
+constexpr double kSinSeries[kSinTerms] = {1.0 / 355687428096000.0, -1.0 / 1307674368000.0, 1.0 / 6227020800.0,
+                                          -1.0 / 39916800.0,       1.0 / 362880.0,          -1.0 / 5040.0,
+                                          1.0 / 120.0,             -1.0 / 6.0};  // 1/17!, ..., 1/3!
+// cos a = 1 + a2 (-1/2! + a2/4! - ... - a2^8/18!).
+constexpr int kCosTerms = 9;
+constexpr double kCosSeries[kCosTerms] = {-1.0 / 6402373705728000.0, 1.0 / 20922789888000.0, -1.0 / 87178291200.0,
+                                          1.0 / 479001600.0,         -1.0 / 3628800.0,       1.0 / 40320.0,
+                                          -1.0 / 720.0,              1.0 / 24.0,             -0.5};  // 1/18!, ..., 1/2!
+
 // Natural logarithm for x in (0, 1] (normal numbers). With x = 2^e * m, m in [sqrt(1/2),
 // sqrt(2)): log(x) = e*ln2 + 2*atanh(s), s = (m - 1) / (m + 1), |s| < 0.1716; the atanh
 // series to s^23 is exact to double precision there. m - 1 is exact, so log(x) keeps full
@@ -34,17 +51,8 @@ static inline double log_unit(double x) {
   const double f = m - 1.0;
   const double s = f / (2.0 + f);
   const double z = s * s;
-  double series = 1.0 / 23.0;
-  series = series * z + 1.0 / 21.0;
-  series = series * z + 1.0 / 19.0;
-  series = series * z + 1.0 / 17.0;
-  series = series * z + 1.0 / 15.0;
-  series = series * z + 1.0 / 13.0;
-  series = series * z + 1.0 / 11.0;
-  series = series * z + 1.0 / 9.0;
-  series = series * z + 1.0 / 7.0;
-  series = series * z + 1.0 / 5.0;
-  series = series * z + 1.0 / 3.0;
+  double series = kLogSeries[0];
+  for (int i = 1; i < kLogTerms; ++i) series = series * z + kLogSeries[i];
   const double log_m = 2.0 * s + 2.0 * s * (z * series);
   const double e = double(exponent);
   return e * kLn2Hi + (log_m + e * kLn2Lo);
@@ -61,25 +69,12 @@ static inline void sincos_turns(double u, double* sine, double* cosine) {
   const double a = t * kTwoPi;
   const double a2 = a * a;
 
-  double p = 1.0 / 355687428096000.0;   // 1/17!
-  p = p * a2 - 1.0 / 1307674368000.0;   // 1/15!
-  p = p * a2 + 1.0 / 6227020800.0;      // 1/13!
-  p = p * a2 - 1.0 / 39916800.0;        // 1/11!
-  p = p * a2 + 1.0 / 362880.0;          // 1/9!
-  p = p * a2 - 1.0 / 5040.0;            // 1/7!
-  p = p * a2 + 1.0 / 120.0;             // 1/5!
-  p = p * a2 - 1.0 / 6.0;               // 1/3!
+  double p = kSinSeries[0];
+  for (int i = 1; i < kSinTerms; ++i) p = p * a2 + kSinSeries[i];  // + (-c) is - c, bit for bit
   const double sin_a = a + a * (a2 * p);
 
-  double q = -1.0 / 6402373705728000.0;  // 1/18!
-  q = q * a2 + 1.0 / 20922789888000.0;   // 1/16!
-  q = q * a2 - 1.0 / 87178291200.0;      // 1/14!
-  q = q * a2 + 1.0 / 479001600.0;        // 1/12!
-  q = q * a2 - 1.0 / 3628800.0;          // 1/10!
-  q = q * a2 + 1.0 / 40320.0;            // 1/8!
-  q = q * a2 - 1.0 / 720.0;              // 1/6!
-  q = q * a2 + 1.0 / 24.0;               // 1/4!
-  q = q * a2 - 0.5;                      // 1/2!
+  double q = kCosSeries[0];
+  for (int i = 1; i < kCosTerms; ++i) q = q * a2 + kCosSeries[i];
   const double cos_a = 1.0 + a2 * q;
 
   // Rotate by the quarter turns: angle = quadrant * pi/2 + a.

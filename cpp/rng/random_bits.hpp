@@ -4,33 +4,24 @@
 #include <cstdint>
 
 #include "../common.hpp"
-#include "philox.hpp"
+#include "kernels.hpp"
+#include "scalar.hpp"
 
 namespace fastnn {
 
+// Below this many words a call stays scalar: the SIMD kernel computes whole batches of eight
+// blocks and is reached through the kernel table, which only pays from a few blocks on.
+constexpr index_t kSimdWordsMin = 16;
+
 // out[i] = the 32-bit draw at position offset + i of stream `seed`. Single-threaded: callers
-// parallelise over chunks. Inline (and `static`, as philox.hpp) because kernels call it for
-// short segments, such as one row of a GEMM tile, where a call per segment would cost more
-// than the draws.
+// parallelise over chunks. Inline (and `static`) because kernels call it for short segments,
+// such as one row of a GEMM tile, where a call per segment would cost more than the draws.
+// Every path gives the same words (kernels.hpp).
 static inline void random_words(std::uint64_t seed, std::uint64_t offset, index_t count, std::uint32_t* out) {
-  if (count <= 0) return;
-  std::uint64_t block = offset >> 2;
-  index_t i = 0;
-  // A partial first block when the offset is not a multiple of four.
-  if (const unsigned first = unsigned(offset & 3); first != 0) {
-    const PhiloxBlock head = philox_block(seed, block++);
-    for (unsigned word = first; word < 4 && i < count; ++word) out[i++] = head.word[word];
-  }
-  for (; i + 4 <= count; i += 4) {
-    const PhiloxBlock full = philox_block(seed, block++);
-    out[i] = full.word[0];
-    out[i + 1] = full.word[1];
-    out[i + 2] = full.word[2];
-    out[i + 3] = full.word[3];
-  }
-  if (i < count) {
-    const PhiloxBlock tail = philox_block(seed, block);
-    for (unsigned word = 0; i < count; ++word) out[i++] = tail.word[word];
+  if (count >= kSimdWordsMin) {
+    rng_kernels().random_words(seed, offset, count, out);
+  } else {
+    scalar::random_words(seed, offset, count, out);
   }
 }
 
