@@ -39,7 +39,7 @@ if torch is not None:
 # Members of a group, in the order the table lists them; any other member comes after these.
 MEMBERS = ("fastnn", "numpy", "torch")
 # Sections of the table, by the first word of a group's name, in this order (others last).
-SECTIONS = ("matmul", "dense", "linear", "dropout", "init", "epoch")
+SECTIONS = ("matmul", "dense", "linear", "conv2d", "batchnorm", "pool", "cnn", "augment", "dropout", "init", "epoch")
 
 # unit of the work a test records -> (derived figure's label, divisor)
 UNITS = {

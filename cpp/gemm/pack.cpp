@@ -3,12 +3,70 @@
 #include <algorithm>
 
 namespace fastnn {
+namespace {
+
+// A full micro-panel with MR known at compile time: the copies of one k step unroll into MR
+// straight loads and stores, and the panel is written front to back (about twice the speed of
+// the general loops below, which matters where each packed value feeds only a few tiles).
+template <int MR, class T>
+void pack_full_a_panel(const T* src, index_t rs, index_t cs, index_t kc, T* dst) {
+  if (cs == 1) {  // row-major A: MR read streams, one contiguous write stream
+    const T* rows[MR];
+    for (int i = 0; i < MR; ++i) rows[i] = src + i * rs;
+    for (index_t p = 0; p < kc; ++p, dst += MR) {
+#pragma GCC unroll 16
+      for (int i = 0; i < MR; ++i) dst[i] = rows[i][p];
+    }
+  } else {
+    for (index_t p = 0; p < kc; ++p, dst += MR) {
+      const T* column = src + p * cs;
+#pragma GCC unroll 16
+      for (int i = 0; i < MR; ++i) dst[i] = column[i * rs];
+    }
+  }
+}
+
+// The compile-time version for the micro-kernels' MR (4, 6, 14), else false.
+template <class T>
+bool pack_full_a_panel(index_t mr, const T* src, index_t rs, index_t cs, index_t kc, T* dst) {
+  switch (mr) {
+    case 4: pack_full_a_panel<4>(src, rs, cs, kc, dst); return true;
+    case 6: pack_full_a_panel<6>(src, rs, cs, kc, dst); return true;
+    case 14: pack_full_a_panel<14>(src, rs, cs, kc, dst); return true;
+    default: return false;
+  }
+}
+
+// A full row-major B micro-panel with NR known at compile time: one NR-wide copy per k step.
+template <int NR, class T>
+void pack_full_b_panel(const T* src, index_t rs, index_t kc, T* dst) {
+  for (index_t p = 0; p < kc; ++p, dst += NR) {
+    const T* row = src + p * rs;
+#pragma GCC unroll 32
+    for (int j = 0; j < NR; ++j) dst[j] = row[j];
+  }
+}
+
+// The compile-time version for the micro-kernels' NR (4, 8, 16, 32), else false.
+template <class T>
+bool pack_full_b_panel(index_t nr, const T* src, index_t rs, index_t kc, T* dst) {
+  switch (nr) {
+    case 4: pack_full_b_panel<4>(src, rs, kc, dst); return true;
+    case 8: pack_full_b_panel<8>(src, rs, kc, dst); return true;
+    case 16: pack_full_b_panel<16>(src, rs, kc, dst); return true;
+    case 32: pack_full_b_panel<32>(src, rs, kc, dst); return true;
+    default: return false;
+  }
+}
+
+}  // namespace
 
 template <class T>
 void pack_a(const MatrixView<T>& a, index_t row, index_t col, index_t mc, index_t kc, index_t mr, T* dst) {
   for (index_t panel = 0; panel < mc; panel += mr, dst += mr * kc) {
     const index_t rows = std::min(mr, mc - panel);
     const T* src = a.data + (row + panel) * a.rs + col * a.cs;
+    if (rows == mr && pack_full_a_panel(mr, src, a.rs, a.cs, kc, dst)) continue;
     if (a.cs == 1) {
       // Rows are contiguous along k: read each row once, scatter into the panel.
       for (index_t i = 0; i < rows; ++i) {
@@ -31,6 +89,7 @@ void pack_a(const MatrixView<T>& a, index_t row, index_t col, index_t mc, index_
 template <class T>
 void pack_b_panel(const MatrixView<T>& b, index_t row, index_t col, index_t kc, index_t n, index_t nr, T* dst) {
   const T* src = b.data + row * b.rs + col * b.cs;
+  if (b.cs == 1 && n == nr && pack_full_b_panel(nr, src, b.rs, kc, dst)) return;
   if (b.cs == 1) {
     // Rows of B are contiguous: one short copy per k.
     for (index_t p = 0; p < kc; ++p) {
