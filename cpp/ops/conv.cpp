@@ -100,7 +100,39 @@ void scatter_patches(const ConvGeometry& g, const T* dpatches, index_t samples, 
   });
 }
 
-thread_local AlignedBuffer patch_workspace, patch_gradient_workspace, weight_gradient_workspace;
+// At unit strides, dx is itself a convolution: of g with the kernel flipped in space and with its
+// channel axes swapped, padded so that each input position sees the outputs that read it. That
+// gathers instead of scattering, and multiplies with a reduction of taps x filters instead of
+// filters alone (a GEMM with K = 16 runs far below its peak).
+bool dx_is_a_convolution(const ConvGeometry& g) { return g.stride[0] == 1 && g.stride[1] == 1 && g.stride[2] == 1; }
+
+ConvGeometry transposed(const ConvGeometry& g) {
+  ConvGeometry t = g;
+  t.channels = g.filters;
+  t.filters = g.channels;
+  for (int d = 0; d < 3; ++d) {
+    t.in[d] = g.out[d];
+    t.out[d] = g.in[d];
+    t.pad[d] = g.dilation[d] * (g.kernel[d] - 1) - g.pad[d];
+  }
+  return t;
+}
+
+// flipped[q', f, c] = w[taps - 1 - q', c, f]: (taps, channels, filters) -> (taps, filters, channels).
+template <class T>
+void flip_kernel(const ConvGeometry& g, const T* w, T* flipped) {
+  const index_t taps = g.kernel_positions(), c = g.channels, f = g.filters;
+  for (index_t q = 0; q < taps; ++q) {
+    const T* source = w + (taps - 1 - q) * c * f;
+    T* target = flipped + q * f * c;
+    for (index_t i = 0; i < c; ++i) {
+      for (index_t j = 0; j < f; ++j) target[j * c + i] = source[i * f + j];
+    }
+  }
+}
+
+thread_local AlignedBuffer patch_workspace, patch_gradient_workspace, weight_gradient_workspace, output_gradient_workspace,
+    flipped_kernel_workspace;
 
 }  // namespace
 
@@ -143,22 +175,40 @@ void conv_backward(const ConvGeometry& g, const T* dy, const T* x, const T* w, c
   if (patches_are_input(g)) {
     return linear_backward<T>(g.batch * positions, width, f, dy, MatrixView<T>{x, width, 1}, weights, y, dx, dw, db, params);
   }
+  // g = dy ⊙ act'(y) once for the whole batch: the chunks' products and dx's convolution read it.
+  const T* grad = dy;
+  if (activation != Activation::identity) {
+    const index_t n = g.batch * positions * f;
+    T* buffer = output_gradient_workspace.reserve_as<T>(std::size_t(n));
+    parallel_for(n, index_t{1} << 15, [&](index_t begin, index_t end) {
+      std::copy(dy + begin, dy + end, buffer + begin);
+      multiply_by_derivative(buffer + begin, y + begin, end - begin, activation, alpha, T(1));
+    });
+    grad = buffer;
+  }
+  const bool dx_by_convolution = dx && dx_is_a_convolution(g);
   const index_t chunk = samples_per_chunk(g);
   const std::size_t chunk_size = std::size_t(std::max<index_t>(chunk * positions * width, 1));
   T* patches = patch_workspace.reserve_as<T>(chunk_size);
-  T* dpatches = dx ? patch_gradient_workspace.reserve_as<T>(chunk_size) : nullptr;
+  T* dpatches = dx && !dx_by_convolution ? patch_gradient_workspace.reserve_as<T>(chunk_size) : nullptr;
   T* chunk_dw = weight_gradient_workspace.reserve_as<T>(std::size_t(width * f + f));
   T* chunk_db = chunk_dw + width * f;
+  const LinearParams<T> identity;
   for (index_t first = 0; first < g.batch; first += chunk) {
     const index_t samples = std::min(chunk, g.batch - first), rows = samples * positions;
     const index_t at_out = first * positions * f, at_in = first * g.in_positions() * g.channels;
     gather_patches(g, x + at_in, rows, patches);
-    linear_backward<T>(rows, width, f, dy + at_out, MatrixView<T>{patches, width, 1}, weights, y ? y + at_out : nullptr,
-                       dpatches, chunk_dw, chunk_db, params);
+    linear_backward<T>(rows, width, f, grad + at_out, MatrixView<T>{patches, width, 1}, weights, nullptr, dpatches,
+                       chunk_dw, chunk_db, identity);
     // Chunks add in order: the sums depend on the shapes only.
     for (index_t i = 0; i < width * f; ++i) dw[i] += chunk_dw[i];
     for (index_t j = 0; j < f; ++j) db[j] += chunk_db[j];
-    if (dx) scatter_patches(g, dpatches, samples, dx + at_in);
+    if (dpatches) scatter_patches(g, dpatches, samples, dx + at_in);
+  }
+  if (dx_by_convolution) {
+    T* flipped = flipped_kernel_workspace.reserve_as<T>(std::size_t(width * f));
+    flip_kernel(g, w, flipped);
+    conv_forward<T>(transposed(g), grad, flipped, nullptr, Activation::identity, T(0), dx);
   }
 }
 
