@@ -260,3 +260,81 @@ def test_module_entry_point_end_to_end():
     assert completed.returncode == 0, completed.stderr
     assert "Epoch 1/1" in completed.stdout
     assert "test accuracy: " in completed.stdout
+
+
+# -- the convolutional chapter: train --model cnn, compare --model cnn, compare --depth -----------
+
+TINY_CNN = ["--model", "cnn", "--epochs", "1", "--filters", "4,8", "--verbose", "0"]
+
+
+def test_train_cnn_reports_accuracies_and_time(capsys, tmp_path):
+    path = tmp_path / "cnn.npz"
+    code, out, err = run(capsys, "train", *TINY_CNN, "--dropout", "0.1", "--save", str(path))
+    assert code == 0, err
+    assert out.startswith("digits: 8x8x1 images, 10 classes")
+    assert "CNN 8x8x1 -> augment -> conv4-bn-relu -> conv8-bn-relu -> maxpool -> residual" in out
+    assert "dropout 0.1 -> 10 softmax" in out and "bn momentum 0.9" in out
+    assert re.search(r"re-estimated on the \d+ clean training images: train accuracy [0-9.]+, validation accuracy", out)
+    assert 0.0 <= printed(out, "test accuracy") <= 1.0
+    assert re.search(r"training time: [0-9.]+ s for 1 epochs", out)
+    model = fastnn.load_model(path)
+    assert model.input_shape == (8, 8, 1)
+
+
+def test_train_cnn_without_batch_norm_or_augmentation(capsys):
+    code, out, _ = run(capsys, "train", *TINY_CNN, "--no-batch-norm", "--no-augmentation", "--init", "xavier_normal")
+    assert code == 0
+    assert "CNN 8x8x1 -> conv4-relu -> conv8-relu -> maxpool -> residual(conv8-relu, conv8)" in out
+    assert "re-estimated" not in out and "augmentation:" not in out
+
+
+def test_compare_cnn_prints_one_table_of_twenty_rows(capsys):
+    code, out, err = run(capsys, "compare", "--model", "cnn", "--epochs", "1", "--filters", "2,4", "--seeds", "1",
+                         "--val-size", "0.9", "--verbose", "1")
+    assert code == 0, err
+    for group in ("zero", "small random N(0, 0.01²)", "Xavier (normal)", "He (normal)"):
+        assert f"\n{group}\n" in out
+    for label in ("plain", "+ batch norm", "+ augmentation", "+ dropout (0.3)", "all three"):
+        assert sum(line.strip().startswith(label) for line in out.splitlines()) == 4, label
+    assert "20 training runs" in out and err.count("seed 0") == 20
+
+
+def test_compare_depth_prints_the_scales(capsys):
+    code, out, _ = run(capsys, "compare", "--depth", "4,6", "--width", "8")
+    assert code == 0
+    rows = [line for line in out.splitlines() if re.match(r"[46] +(plain|residual), (Xavier|He)", line)]
+    assert len(rows) == 8
+    assert "8 stacks measured" in out
+
+
+@pytest.mark.parametrize("argv", [["compare", "--model", "cnn", "--epochs", "1", "--filters", "2,2", "--seeds", "1",
+                                   "--val-size", "0.95", "--verbose", "0"],
+                                  ["compare", "--depth", "4", "--width", "8"]])
+def test_compare_cnn_and_depth_plot_a_png(capsys, tmp_path, argv):
+    pytest.importorskip("matplotlib", reason="--plot needs matplotlib (pip install fastnn[plot])")
+    path = tmp_path / "plot.png"
+    code, out, _ = run(capsys, *argv, "--plot", str(path))
+    assert code == 0
+    assert f"to {path}" in out
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("argv, option", [
+    (["train", "--model", "rnn"], "--model"),
+    (["train", "--model", "cnn", "--dataset", "moons"], "--dataset"),
+    (["train", "--model", "cnn", "--hidden", "8"], "--hidden"),
+    (["train", "--model", "cnn", "--l2", "0.1"], "--l2"),
+    (["train", "--filters", "8,8"], "--filters"),
+    (["train", "--no-augmentation"], "--no-augmentation"),
+    (["train", "--model", "cnn", "--filters", "16"], "--filters"),
+    (["compare", "--depth", "3"], "--depth"),
+    (["compare", "--depth", "20,x"], "--depth"),
+    (["compare", "--depth", "20", "--model", "cnn"], "--depth"),
+    (["compare", "--model", "cnn", "--dataset", "moons"], "--dataset"),
+    (["compare", "--width", "0"], "--width"),
+])
+def test_bad_cnn_arguments_exit_2_naming_the_option(capsys, argv, option):
+    code, out, err = run(capsys, *argv)
+    assert code == 2
+    assert f"argument {option}" in err and "Traceback" not in err
+    assert out == ""
