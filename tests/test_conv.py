@@ -222,6 +222,21 @@ def test_auto_init_uses_the_convolution_fans(rng):
     assert np.abs(tanh.params["W"]).max() <= bound and np.abs(tanh.params["W"]).max() > 0.99 * bound
 
 
+@pytest.mark.parametrize("residual", [False, True])
+def test_auto_init_looks_past_batch_norm_to_the_activation(residual):
+    from fastnn.layers import BatchNormalization, Residual, Tanh
+
+    def std_of_first_kernel(activation):
+        body = [Conv2D(64, 3, padding="same"), BatchNormalization(), activation]
+        model = fastnn.Sequential([Residual(*body, shortcut="projection")] if residual else body, seed=2)
+        model.build((9, 9, 32))
+        return float(model.get_weights()[0].std())
+
+    he, xavier = np.sqrt(2 / (32 * 9)), np.sqrt(2 / (32 * 9 + 64 * 9))  # Xavier uniform's std
+    assert abs(std_of_first_kernel(ReLU()) / he - 1) < 0.03
+    assert abs(std_of_first_kernel(Tanh()) / xavier - 1) < 0.03
+
+
 def test_cnn_trains_saves_and_is_reproducible_across_threads(tmp_path):
     x, y = fastnn.datasets.load_digits(as_images=True)
     x, y = x[:512], y[:512]

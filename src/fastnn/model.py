@@ -14,7 +14,7 @@ from . import optimizers as _optimizers
 from . import random as _random
 from .callbacks import Callback, History, ProgressLogger, TerminateOnNaN
 from .layers import Dense, Dropout, Layer
-from .layers.activations import Activation, Sigmoid, Softmax
+from .layers.activations import Activation, Sigmoid, Softmax, activation_after
 
 __all__ = ["Sequential"]
 
@@ -100,9 +100,8 @@ class Sequential:
             layer.dtype = self.dtype
         if layer.seed is None:
             layer.seed = _random.derive_seed(self.seed, index)
-        following = self.layers[index + 1] if index + 1 < len(self.layers) else None
-        if hasattr(layer, "activation_hint") and isinstance(following, Activation) and following.kernel:
-            layer.activation_hint = (following.kernel, following.alpha)
+        if hasattr(layer, "activation_hint"):
+            layer.activation_hint = activation_after(self.layers, index)
         if not layer.built:
             layer.build(shape)
         elif layer.input_shape != shape:

@@ -114,3 +114,18 @@ class Softmax(Activation):
 
 
 BY_NAME = {"relu": ReLU, "leaky_relu": LeakyReLU, "sigmoid": Sigmoid, "tanh": Tanh, "softmax": Softmax}
+
+
+def activation_after(layers, index):
+    """(kernel, alpha) of the activation layer that follows ``layers[index]``, looking past
+    BatchNormalization (Conv-BN-ReLU is the usual block), or None: what ``kernel_init="auto"``
+    of a layer without its own activation goes by."""
+    from .normalization import BatchNormalization
+
+    for following in layers[index + 1:]:
+        if isinstance(following, BatchNormalization):
+            continue
+        if isinstance(following, Activation) and following.kernel:
+            return following.kernel, following.alpha
+        return None
+    return None

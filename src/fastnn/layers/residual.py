@@ -8,6 +8,7 @@ import math
 import numpy as np
 
 from .. import random as _random
+from .activations import activation_after
 from .base import Layer
 from .conv import Conv1D, Conv2D, Conv3D
 from .dense import Dense
@@ -51,6 +52,8 @@ class Residual(Layer):
         super().build(input_shape)
         shape = tuple(input_shape)
         for index, layer in enumerate(self.layers):
+            if hasattr(layer, "activation_hint"):
+                layer.activation_hint = activation_after(self.layers, index)
             shape = self._build_inner(layer, index, shape)
         if self.shortcut == "projection":
             self._shortcut_layer = _projection(tuple(input_shape), shape)
