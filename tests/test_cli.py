@@ -332,6 +332,12 @@ def test_compare_cnn_and_depth_plot_a_png(capsys, tmp_path, argv):
     (["compare", "--depth", "20", "--model", "cnn"], "--depth"),
     (["compare", "--model", "cnn", "--dataset", "moons"], "--dataset"),
     (["compare", "--width", "0"], "--width"),
+    (["compare", "--width", "8"], "--width"),                          # only for --depth
+    (["compare", "--depth", "4", "--epochs", "3"], "--epochs"),        # options a mode ignores are errors
+    (["compare", "--depth", "4", "--dataset", "moons"], "--dataset"),
+    (["compare", "--depth", "4", "--l2", "0.1"], "--l2"),
+    (["compare", "--model", "cnn", "--hidden", "8"], "--hidden"),
+    (["compare", "--model", "cnn", "--samples", "100"], "--samples"),
 ])
 def test_bad_cnn_arguments_exit_2_naming_the_option(capsys, argv, option):
     code, out, err = run(capsys, *argv)

@@ -466,11 +466,29 @@ def _plural(count, noun):
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
+# Options of `compare` that a mode does not use: giving one is an error, not silently ignored.
+_UNUSED_BY_DEPTH = ("dataset", "samples", "noise", "hidden", "activation", "optimizer", "lr", "epochs", "batch_size",
+                    "l1", "l2", "dropout", "val_size", "seeds")
+_UNUSED_BY_CNN = ("samples", "noise", "hidden", "activation", "l1", "l2", "width")
+
+
+def _reject_unused(args, subparser, names, mode):
+    for name in names:
+        if getattr(args, name) != subparser.get_default(name):
+            subparser.error(f"argument --{name.replace('_', '-')}: not used by {mode}")
+
+
 def _compare(args, subparser):
     if args.depth is not None and args.model == "cnn":
         subparser.error("argument --depth: the deep-network study uses Dense stacks; drop --model cnn")
     if args.model == "cnn" and args.dataset != "circles":
         subparser.error(f"argument --dataset: --model cnn compares on the digits as images; received {args.dataset!r}")
+    if args.depth is not None:
+        _reject_unused(args, subparser, _UNUSED_BY_DEPTH, "--depth")
+    elif args.model == "cnn":
+        _reject_unused(args, subparser, _UNUSED_BY_CNN, "--model cnn")
+    elif args.width != subparser.get_default("width"):
+        subparser.error("argument --width: only for --depth")
     if args.plot is not None:
         _check_output_path(subparser, "--plot", args.plot)
         try:
