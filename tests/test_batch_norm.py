@@ -241,6 +241,7 @@ def test_summary_counts_and_weights_roundtrip(rng, tmp_path):
     model.build((4,))
     text = model.summary(print_fn=lambda _: None)
     assert "BatchNormalization" in text and model.count_params() == 40 + 32 + 27
+    assert "Trainable params: 83" in text and "Non-trainable params: 16" in text  # the moving statistics
     weights = model.get_weights()
     assert [w.shape for w in weights] == [(4, 8), (8,), (8,), (8,), (8,), (8,), (8, 3), (3,)]
     x = rng.normal(size=(32, 4))

@@ -485,7 +485,8 @@ def test_summary_mentions_every_layer_and_the_total():
     assert lines == [text]
     total = 7 * 300 + 300 + 300 * 10 + 10
     assert model.count_params() == total
-    assert f"Total params: {total:,}" in text
+    assert f"Total params: {total:,}" in text and f"Trainable params: {total:,}" in text
+    assert "Non-trainable params: 0" in text
     for label in ("hidden (Dense)", "act (ReLU)", "drop (Dropout)", "out (Dense)", "demo"):
         assert label in text
     rows = {line.split()[0]: line for line in text.splitlines() if line.split() and line.split()[0] in

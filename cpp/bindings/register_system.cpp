@@ -42,6 +42,7 @@ py::dict cpu_info() {
   gemm["float32"] = describe(table.sgemm);
   gemm["float64"] = describe(table.dgemm);
   info["gemm"] = gemm;
+  info["random"] = table.rng.name;
   return info;
 }
 

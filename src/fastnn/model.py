@@ -272,7 +272,9 @@ class Sequential:
             lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths)))
             if i == 0:
                 lines.append(rule)
-        lines += [rule, f"Total params: {self.count_params():,}"]
+        trainable = sum(p.size for layer in self.layers for p in layer.params.values())
+        lines += [rule, f"Total params: {self.count_params():,}", f"Trainable params: {trainable:,}",
+                  f"Non-trainable params: {self.count_params() - trainable:,}"]
         text = "\n".join(lines)
         print_fn(text)
         return text
