@@ -17,7 +17,8 @@ constexpr index_t kChunkElements = index_t{1} << 20;
 
 index_t samples_per_chunk(const ConvGeometry& g) {
   const index_t per_sample = std::max<index_t>(1, g.out_positions() * g.patch_size());
-  return std::clamp<index_t>(kChunkElements / per_sample, 1, std::max<index_t>(g.batch, 1));
+  const index_t most = std::clamp<index_t>(kChunkElements / per_sample, 1, std::max<index_t>(g.batch, 1));
+  return ceil_div(g.batch, ceil_div(g.batch, most));  // equal chunks: 128 = 64 + 64, not 113 + 15
 }
 
 // A 1x1 kernel at stride 1 without padding: the patch matrix is x itself.
@@ -56,22 +57,49 @@ OutputPosition output_position(const ConvGeometry& g, index_t row) {
   return {sample, rest / (g.out[1] * g.out[2]), rest / g.out[2] % g.out[1], rest % g.out[2]};
 }
 
+// One patch row: out[tap * C + c] = x[input position of (o, tap), c], 0 in the padding. The
+// taps along the last dimension read one contiguous run of the input at dilation 1, copied at
+// once (C is 1 in a first layer: a call per tap would copy 4 bytes each).
+template <class T>
+void gather_patch_row(const ConvGeometry& g, const T* sample, index_t o0, index_t o1, index_t o2, T* out) {
+  const index_t c = g.channels, k2 = g.kernel[2], run = k2 * c;
+  const index_t first = o2 * g.stride[2] - g.pad[2];  // the input index of tap q2 = 0
+  for (index_t q0 = 0; q0 < g.kernel[0]; ++q0) {
+    const index_t i0 = o0 * g.stride[0] + q0 * g.dilation[0] - g.pad[0];
+    for (index_t q1 = 0; q1 < g.kernel[1]; ++q1, out += run) {
+      const index_t i1 = o1 * g.stride[1] + q1 * g.dilation[1] - g.pad[1];
+      if (i0 < 0 || i0 >= g.in[0] || i1 < 0 || i1 >= g.in[1]) {
+        std::fill(out, out + run, T(0));
+        continue;
+      }
+      const T* line = sample + (i0 * g.in[1] + i1) * g.in[2] * c;
+      if (g.dilation[2] == 1) {  // taps [lo, hi) are inside: one run
+        const index_t lo = std::clamp<index_t>(-first, 0, k2), hi = std::max(lo, std::clamp<index_t>(g.in[2] - first, 0, k2));
+        std::fill(out, out + lo * c, T(0));
+        std::memcpy(out + lo * c, line + (first + lo) * c, sizeof(T) * std::size_t((hi - lo) * c));
+        std::fill(out + hi * c, out + run, T(0));
+      } else {
+        for (index_t q2 = 0; q2 < k2; ++q2) {
+          const index_t i2 = first + q2 * g.dilation[2];
+          if (i2 < 0 || i2 >= g.in[2]) {
+            std::fill(out + q2 * c, out + (q2 + 1) * c, T(0));
+          } else {
+            std::memcpy(out + q2 * c, line + i2 * c, sizeof(T) * std::size_t(c));
+          }
+        }
+      }
+    }
+  }
+}
+
 // patches[row, tap * C + c] = x[sample, input position of (row, tap), c], 0 in the padding.
 template <class T>
 void gather_patches(const ConvGeometry& g, const T* x, index_t rows, T* patches) {
-  const index_t c = g.channels, width = g.patch_size(), sample_size = g.in_positions() * c;
+  const index_t width = g.patch_size(), sample_size = g.in_positions() * g.channels;
   parallel_for(rows, std::max<index_t>(1, 4096 / std::max<index_t>(width, 1)), [&](index_t begin, index_t end) {
     for (index_t row = begin; row < end; ++row) {
       const OutputPosition p = output_position(g, row);
-      const T* sample = x + p.sample * sample_size;
-      T* out = patches + row * width;
-      for_each_tap(g, p.o0, p.o1, p.o2, [&](index_t tap, index_t at) {
-        if (at < 0) {
-          std::fill(out + tap * c, out + (tap + 1) * c, T(0));
-        } else {
-          std::memcpy(out + tap * c, sample + at * c, sizeof(T) * std::size_t(c));
-        }
-      });
+      gather_patch_row(g, x + p.sample * sample_size, p.o0, p.o1, p.o2, patches + row * width);
     }
   });
 }
