@@ -267,6 +267,7 @@ def test_cnn_trains_saves_and_is_reproducible_across_threads(tmp_path):
     ((2, 5, 5, 3), (3, 3, 2, 4), {}, ValueError, "channels"),
     ((2, 5, 3), (3, 3, 3, 4), {}, ValueError, "spatial dimension"),
     ((2, 5, 5, 3), (3, 4), {}, ValueError, "kernel_size"),
+    ((2, 5, 5, 3), (0, 3, 3, 4), {}, ValueError, "kernel sizes >= 1"),
     ((2, 2, 2, 3), (3, 3, 3, 4), {}, ValueError, "larger than the input"),
     ((2, 5, 5, 3), (3, 3, 3, 4), {"strides": 0}, ValueError, "strides"),
     ((2, 5, 5, 3), (3, 3, 3, 4), {"strides": (1, 2, 1)}, ValueError, "strides"),

@@ -51,6 +51,13 @@ inline void require_shape(const py::array& a, const char* name, std::initializer
   if (!same) throw std::invalid_argument(std::string("Argument `") + name + "` has the wrong shape " + shape_of(a));
 }
 
+// b must have a's shape exactly (axis by axis); `name` is b's argument name.
+inline void same_shape(const py::array& a, const py::array& b, const char* name) {
+  bool same = a.ndim() == b.ndim();
+  for (py::ssize_t i = 0; same && i < a.ndim(); ++i) same = a.shape(i) == b.shape(i);
+  if (!same) throw std::invalid_argument(std::string("Argument `") + name + "` has the wrong shape " + shape_of(b));
+}
+
 // A 2-D array of any strides that are whole multiples of the item size.
 template <class T>
 MatrixView<T> matrix_view(const py::array& a, const char* name) {

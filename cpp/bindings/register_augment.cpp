@@ -1,6 +1,8 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <algorithm>
+#include <cmath>
 #include <string>
 
 #include "../ops/affine_resample.hpp"
@@ -29,6 +31,10 @@ void affine_resample_binding(const py::array& x, py::array out, const py::array&
     require_shape(matrices, "matrices", {n, 6});
     const T* src = contiguous_input<T>(x, "x");
     const double* m = contiguous_input<double>(matrices, "matrices");
+    // The kernel converts sample points to indices: a NaN or infinite entry would make that undefined.
+    if (!std::all_of(m, m + 6 * n, [](double v) { return std::isfinite(v); })) {
+      throw std::invalid_argument("Argument `matrices` must be finite");
+    }
     T* dst = contiguous_output<T>(out, "out");
     const FillMode mode = parse_fill_mode(fill_mode);
     py::gil_scoped_release release;

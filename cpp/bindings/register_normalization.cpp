@@ -30,13 +30,6 @@ T* vector_output(py::array& a, const char* name, index_t features) {
   return contiguous_output<T>(a, name);
 }
 
-void same_shape(const py::array& a, const py::array& b, const char* name) {
-  if (a.ndim() != b.ndim() || a.size() != b.size()) throw std::invalid_argument(std::string("Argument `") + name + "` has the wrong shape " + shape_of(b));
-  for (py::ssize_t i = 0; i < a.ndim(); ++i) {
-    if (a.shape(i) != b.shape(i)) throw std::invalid_argument(std::string("Argument `") + name + "` has the wrong shape " + shape_of(b));
-  }
-}
-
 void batch_norm_training_binding(const py::array& x, const py::array& gamma, const py::array& beta, double epsilon,
                                  py::array out, py::array mean, py::array variance) {
   dispatch_float(x, "x", [&](auto tag) {

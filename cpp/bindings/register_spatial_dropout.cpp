@@ -11,7 +11,7 @@ void spatial_dropout_binding(const py::array& x, py::array out, double rate, std
   dispatch_float(out, "out", [&](auto tag) {
     using T = decltype(tag);
     if (x.ndim() < 3) throw std::invalid_argument("Argument `x` must be (batch, *spatial, channels). Received shape " + shape_of(x));
-    if (x.ndim() != out.ndim() || x.size() != out.size()) throw std::invalid_argument("spatial_dropout: x " + shape_of(x) + " and out " + shape_of(out) + " differ");
+    same_shape(x, out, "out");
     const index_t batch = x.shape(0), channels = x.shape(x.ndim() - 1);
     const index_t positions = batch * channels ? index_t(x.size()) / (batch * channels) : 0;
     const T* src = contiguous_input<T>(x, "x");

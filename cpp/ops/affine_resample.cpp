@@ -49,7 +49,7 @@ void affine_resample(const T* x, T* out, index_t batch, index_t height, index_t 
         const double r_floor = std::floor(r), c_floor = std::floor(c);
         const T fr = T(r - r_floor), fc = T(c - c_floor);
         // Beyond 2^40 the point is meaningless anyway; clamping keeps the conversion defined (the
-        // caller passes finite matrices).
+        // binding rejects non-finite matrices).
         const index_t r0 = index_t(std::clamp(r_floor, -kFar, kFar)), c0 = index_t(std::clamp(c_floor, -kFar, kFar));
         const index_t rows[2] = {fill_index(r0, height, mode), fill_index(r0 + 1, height, mode)};
         const index_t cols[2] = {fill_index(c0, width, mode), fill_index(c0 + 1, width, mode)};

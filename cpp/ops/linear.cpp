@@ -63,21 +63,24 @@ auto epilogue_for(Activation act) {
   }
 }
 
-// One sweep over dy for columns [begin, end): g = dy ⊙ mask/(1 - rate) ⊙ act'(y / scale) (unless
-// g is null: then g is dy itself) and db = Σ_i g[i, :], each row segment summed while it is
-// still in L1. Threads own whole columns and add rows in order, so db does not depend on the
-// thread count.
+// The backward sweep over dy works on blocks of rows x columns: g = dy ⊙ mask/(1 - rate) ⊙
+// act'(y / scale) (unless g is null: then g is dy itself) and the block's column sums of g, each
+// row segment summed while it is still in L1. Rows per block depend on the shapes alone, and the
+// blocks' sums are added in block order, so db does not depend on the thread count; blocks of
+// rows let many rows with few columns (1x1 convolutions, a 10-way output layer) use every thread.
+index_t sweep_rows_per_block(index_t n) { return std::max<index_t>(16, (index_t{1} << 15) / std::max<index_t>(n, 1)); }
+
 template <class T>
-void gradient_and_bias_columns(index_t begin, index_t end, index_t m, index_t n, const T* dy, const T* y, T* g,
-                               T* db, const LinearParams<T>& p) {
+void gradient_and_bias_block(index_t row_begin, index_t row_end, index_t col_begin, index_t col_end, index_t n,
+                             const T* dy, const T* y, T* g, T* sums, const LinearParams<T>& p) {
   const bool dropout = p.dropout.enabled();
   const T scale = T(p.dropout.keep_scale);
   const T keep_probability = dropout ? T(1.0 / p.dropout.keep_scale) : T(1);  // undoes the kept outputs' scale
   std::uint32_t words[kSegment];
-  std::fill(db + begin, db + end, T(0));
-  for (index_t i = 0; i < m; ++i) {
-    for (index_t start = begin; start < end; start += kSegment) {
-      const index_t length = std::min(kSegment, end - start);
+  std::fill(sums + col_begin, sums + col_end, T(0));
+  for (index_t i = row_begin; i < row_end; ++i) {
+    for (index_t start = col_begin; start < col_end; start += kSegment) {
+      const index_t length = std::min(kSegment, col_end - start);
       const index_t at = i * n + start;
       const T* row = dy + at;
       if (g) {
@@ -90,13 +93,43 @@ void gradient_and_bias_columns(index_t begin, index_t end, index_t m, index_t n,
         if (y) multiply_by_derivative(g + at, y + at, length, p.activation, p.alpha, keep_probability);
         row = g + at;
       }
-      T* sums = db + start;
-      for (index_t j = 0; j < length; ++j) sums[j] += row[j];
+      T* block_sums = sums + start;
+      for (index_t j = 0; j < length; ++j) block_sums[j] += row[j];
     }
   }
 }
 
-thread_local AlignedBuffer gradient_workspace;
+// g (see above) and db = Σ_i g[i, :] in one pass over dy.
+template <class T>
+void gradient_and_bias(index_t m, index_t n, const T* dy, const T* y, T* g, T* db, const LinearParams<T>& p,
+                       AlignedBuffer& partial_workspace) {
+  if (m <= 0 || n <= 0) {
+    std::fill(db, db + std::max<index_t>(n, 0), T(0));
+    return;
+  }
+  const index_t rows_per_block = sweep_rows_per_block(n), row_blocks = ceil_div(m, rows_per_block);
+  const index_t col_blocks = ceil_div(n, kSegment);
+  // One row block sums straight into db; more keep their sums apart until the ordered merge.
+  T* partial = row_blocks == 1 ? db : partial_workspace.reserve_as<T>(std::size_t(row_blocks * n));
+  const index_t task_size = rows_per_block * std::min(n, kSegment);
+  parallel_for(row_blocks * col_blocks, std::max<index_t>(1, (index_t{1} << 15) / task_size), [&](index_t begin, index_t end) {
+    for (index_t task = begin; task < end; ++task) {
+      const index_t rb = task / col_blocks, cb = task % col_blocks;
+      gradient_and_bias_block(rb * rows_per_block, std::min(m, (rb + 1) * rows_per_block), cb * kSegment,
+                              std::min(n, (cb + 1) * kSegment), n, dy, y, g, partial + rb * n, p);
+    }
+  });
+  if (row_blocks == 1) return;
+  parallel_for(n, 1024, [&](index_t begin, index_t end) {
+    for (index_t j = begin; j < end; ++j) {
+      T total = partial[j];
+      for (index_t rb = 1; rb < row_blocks; ++rb) total += partial[rb * n + j];
+      db[j] = total;
+    }
+  });
+}
+
+thread_local AlignedBuffer gradient_workspace, partial_sums_workspace;
 
 }  // namespace
 
@@ -120,10 +153,7 @@ void linear_backward(index_t m, index_t k, index_t n, const T* dy, const MatrixV
   if (params.activation != Activation::identity || params.dropout.enabled()) {
     g = gradient_workspace.reserve_as<T>(std::size_t(std::max<index_t>(m * n, 1)));
   }
-  const index_t grain = std::max<index_t>(16, (index_t{1} << 15) / std::max<index_t>(m, 1));  // ~32K elements
-  parallel_for(n, grain, [&](index_t begin, index_t end) {
-    gradient_and_bias_columns(begin, end, m, n, dy, y, g, db, params);
-  });
+  gradient_and_bias(m, n, dy, y, g, db, params, partial_sums_workspace);
   const MatrixView<T> g_view{g ? g : dy, n, 1};
   // dx = g · wᵀ: (m, n) · (n, k)
   if (dx) gemm<T>(GemmProblem<T>{m, k, n, g_view, MatrixView<T>{w.data, w.cs, w.rs}, dx, k});

@@ -29,10 +29,8 @@ from . import datasets as _datasets
 from . import init as _init
 from . import optimizers as _optimizers
 from . import regularizers as _regularizers
-from .layers import (BatchNormalization, Conv2D, Dense, Dropout, GaussianDropout, GlobalAveragePooling2D,
-                     MaxPooling2D, RandomRotation, RandomTranslation, RandomZoom, ReLU, Residual, SpatialDropout1D,
-                     SpatialDropout2D, SpatialDropout3D)
-from .layers.augmentation import _Augmentation
+from .layers import (BatchNormalization, Conv2D, Dense, Dropout, GlobalAveragePooling2D, MaxPooling2D,
+                     RandomRotation, RandomTranslation, RandomZoom, ReLU, Residual)
 from .model import Sequential
 
 __all__ = [
@@ -181,9 +179,6 @@ def build_cnn(input_shape, n_classes, *, filters=(16, 32), kernel_init="auto", b
     return model
 
 
-_INFERENCE_ONLY = (_Augmentation, Dropout, SpatialDropout1D, SpatialDropout2D, SpatialDropout3D, GaussianDropout)
-
-
 def recalibrate_batch_norm(model, x, *, batch_size=None):
     """Sets every BatchNormalization layer's moving statistics to their exact values on ``x``,
     as the network computes at inference (augmentation and dropout off); returns ``model``.
@@ -207,23 +202,42 @@ def recalibrate_batch_norm(model, x, *, batch_size=None):
     x = np.ascontiguousarray(x, dtype=model.dtype)
     batch_size = len(x) if batch_size is None else int(batch_size)
     try:
-        for count, start in enumerate(range(0, len(x), batch_size)):
+        bounds = list(range(0, len(x), batch_size)) + [len(x)]
+        if len(bounds) > 2 and bounds[-1] - bounds[-2] < 2:  # a batch of one has no batch statistics
+            del bounds[-2]
+        for count, (start, stop) in enumerate(zip(bounds[:-1], bounds[1:])):
             for norm in norms:
                 norm.momentum = count / (count + 1)  # a running mean over the batches
-            h = x[start:start + batch_size]
+            h = x[start:stop]
             for layer in model.layers[: holders[-1] + 1]:
-                h = layer.forward(h, training=not isinstance(layer, _INFERENCE_ONLY))
+                h = _forward_with_batch_statistics(layer, h)
     finally:
         for norm, momentum in zip(norms, saved):
             norm.momentum = momentum
     return model
 
 
+def _forward_with_batch_statistics(layer, h):
+    """The inference forward pass, except that BatchNormalization layers (also inside Residual
+    blocks) normalize with, and record, the batch's statistics; dropout and augmentation stay
+    off and their random streams untouched."""
+    if isinstance(layer, BatchNormalization):
+        return layer.forward(h, training=True)
+    if isinstance(layer, Residual):
+        branch = h
+        for inner in layer.layers:
+            branch = _forward_with_batch_statistics(inner, branch)
+        shortcut = h if layer.shortcut_layer is None else _forward_with_batch_statistics(layer.shortcut_layer, h)
+        return branch + shortcut
+    return layer.forward(h, training=False)
+
+
 def _batch_norm_layers(layer):
     if isinstance(layer, BatchNormalization):
         return [layer]
     if isinstance(layer, Residual):
-        return [norm for inner in layer.layers for norm in _batch_norm_layers(inner)]
+        inner = layer.layers + ([layer.shortcut_layer] if layer.shortcut_layer is not None else [])
+        return [norm for part in inner for norm in _batch_norm_layers(part)]
     return []
 
 

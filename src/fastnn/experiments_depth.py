@@ -92,7 +92,7 @@ def measure_scales(model, x, y):
             for inner in layer.layers:
                 branch = inner.forward(branch, training=True)
                 outputs.append(branch)
-            short = h if layer._shortcut_layer is None else layer._shortcut_layer.forward(h, training=True)
+            short = h if layer.shortcut_layer is None else layer.shortcut_layer.forward(h, training=True)
             h = branch + short
             outputs[-1] = h
         else:
@@ -108,7 +108,7 @@ def measure_scales(model, x, y):
             for inner in reversed(layer.layers[:-1]):
                 output_grads.append(branch)
                 branch = inner.backward(branch)
-            short = grad if layer._shortcut_layer is None else layer._shortcut_layer.backward(grad)
+            short = grad if layer.shortcut_layer is None else layer.shortcut_layer.backward(grad)
             grad = branch + short
         else:
             output_grads.append(grad)

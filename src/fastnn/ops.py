@@ -207,6 +207,8 @@ def _conv_operands(x, w, b, strides, padding, dilation):
         raise ValueError(f"Argument `w` must be (*kernel_size, in_channels, filters) with 1 to 3 spatial dimensions. "
                          f"Received shape {w.shape}")
     rank = w.ndim - 2
+    if min(w.shape[:-2]) < 1:
+        raise ValueError(f"Argument `w` must have kernel sizes >= 1. Received shape {w.shape}")
     if x.ndim != rank + 2:
         raise ValueError(f"Argument `x` must be (batch, *spatial, channels) with {rank} spatial dimension(s) to match "
                          f"the kernel {w.shape}. Received shape {x.shape}")

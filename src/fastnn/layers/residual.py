@@ -128,6 +128,11 @@ class Residual(Layer):
         for layer, inner in zip(self._inner(), state.get("layers", [])):
             layer.set_state(inner)
 
+    @property
+    def shortcut_layer(self):
+        """The shortcut's layer once built (the projection chosen for "projection"); None for the identity."""
+        return self._shortcut_layer
+
     # -- internals ------------------------------------------------------------------------------
 
     def _inner(self):
