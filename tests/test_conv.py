@@ -124,26 +124,31 @@ def test_awkward_shapes(rng, shape, kernel):
             assert_close(got, want, np.float64, y.size)
 
 
-def test_many_chunks_of_samples_match_and_are_thread_count_invariant(rng):
-    # 32x32 positions x 144 patch columns per sample: the kernels gather a few samples at a time
-    x = rng.standard_normal((9, 32, 32, 16)).astype(np.float32)
-    w = rng.standard_normal((3, 3, 16, 8)).astype(np.float32)
+@pytest.mark.parametrize("strides", [1, 2])  # dx as a convolution (1), or scattered back per chunk (2)
+def test_many_chunks_of_samples_match_and_are_thread_count_invariant(rng, strides):
+    # 147,456 patch values per sample (32x32 x 144, or 16x16 x 576 at stride 2) against the
+    # kernels' 2^20 per chunk: the 9 samples are gathered in two chunks
+    channels = 16 * strides * strides
+    x = rng.standard_normal((9, 32, 32, channels)).astype(np.float32)
+    w = rng.standard_normal((3, 3, channels, 8)).astype(np.float32)
     b = rng.standard_normal(8).astype(np.float32)
+    settings = dict(strides=strides, padding="same", activation="relu")
     results = []
     for threads in (1, 2, 3):
         with num_threads(threads):
-            y = fastnn.ops.conv(x, w, b, padding="same", activation="relu")
+            y = fastnn.ops.conv(x, w, b, **settings)
             dy = np.sin(np.arange(y.size, dtype=np.float32)).reshape(y.shape)
-            results.append((y, *fastnn.ops.conv_backward(dy, x, w, y, padding="same", activation="relu")))
+            results.append((y, *fastnn.ops.conv_backward(dy, x, w, y, **settings)))
     for other in results[1:]:
         for got, want in zip(other, results[0]):
             assert np.array_equal(got, want)
-    sample = slice(7, 9)  # the last chunk
+    s = (strides, strides)
     y, dx, dw, db = results[0]
-    assert_close(y[sample], reference_conv(x[sample], w, b, (1, 1), (1, 1), "same", "relu"), np.float32, 144)
+    sample = slice(7, 9)  # in the last chunk
+    assert_close(y[sample], reference_conv(x[sample], w, b, s, (1, 1), "same", "relu"), np.float32, 9 * channels)
     dy = np.sin(np.arange(y.size, dtype=np.float32)).reshape(y.shape)
-    want_dx, want_dw, _ = reference_conv_backward(dy, x, w, y, (1, 1), (1, 1), "same", "relu")
-    assert_close(dx, want_dx, np.float32, 144)
+    want_dx, want_dw, _ = reference_conv_backward(dy, x, w, y, s, (1, 1), "same", "relu")
+    assert_close(dx, want_dx, np.float32, 9 * channels)
     assert_close(dw, want_dw, np.float32, y.size // 8)
 
 

@@ -42,7 +42,9 @@ def test_fma_peak_probe_measures_a_rate():
 @pytest.mark.parametrize("kwargs, error, name", [({"threads": 0}, ValueError, "threads"),
                                                   ({"threads": 1.0}, TypeError, "threads"),
                                                   ({"seconds": -1}, ValueError, "seconds"),
-                                                  ({"seconds": float("nan")}, ValueError, "seconds")])
+                                                  ({"seconds": float("nan")}, ValueError, "seconds"),
+                                                  ({"seconds": float("inf")}, ValueError, "seconds"),
+                                                  ({"threads": 5000}, ValueError, "threads")])
 def test_fma_peak_probe_rejects_bad_arguments(kwargs, error, name):
     with pytest.raises(error, match=f"`{name}`"):
         fastnn.fma_peak_gflops(**kwargs)

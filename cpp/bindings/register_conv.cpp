@@ -15,7 +15,8 @@ using Triple = std::array<index_t, 3>;
 
 // The geometry from 5-D arrays (1-D and 2-D convolutions come padded with unit dimensions):
 // x (batch, in0, in1, in2, channels), w (k0, k1, k2, channels, filters), y (batch, out0, out1,
-// out2, filters). Any pads are memory-safe: the gather reads zero outside the input.
+// out2, filters). The output sizes are y's as given (fastnn.ops computes Keras's from the
+// padding); any sizes and pads are memory-safe, since the gather reads zero outside the input.
 ConvGeometry geometry(const py::array& x, const py::array& w, const py::array& y, const Triple& stride,
                       const Triple& dilation, const Triple& pad) {
   for (const auto* a : {&x, &w, &y}) {

@@ -1,6 +1,7 @@
 #include "pooling.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <stdexcept>
 #include <string>
 
@@ -110,6 +111,10 @@ PoolGeometry PoolGeometry::make(index_t batch, const std::vector<index_t>& spati
       }
       g.out[axis] = (spatial[i] - pool[i]) / strides[i] + 1;
     }
+  }
+  // max pooling stores a position inside the window as an int32
+  if (double(g.pool[0]) * double(g.pool[1]) * double(g.pool[2]) > double(std::numeric_limits<std::int32_t>::max())) {
+    throw std::invalid_argument("Argument `pool_size`: a window of more than 2^31 - 1 elements is not supported");
   }
   return g;
 }

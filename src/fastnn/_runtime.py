@@ -44,5 +44,7 @@ def fma_peak_gflops(threads=None, *, seconds=0.3):
     timing on a shared machine it is lower when other work competes for the cores.
     """
     threads = get_num_threads() if threads is None else check.integer(threads, "threads", minimum=1)
-    seconds = check.real(seconds, "seconds", minimum=0)
+    if threads > 1024:
+        raise ValueError(f"Argument `threads` must be at most 1024. Received: threads={threads}")
+    seconds = check.real(seconds, "seconds", minimum=0)  # finite: check.real rejects inf and nan
     return _core.fma_peak_gflops(threads, seconds)

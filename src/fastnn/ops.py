@@ -434,8 +434,7 @@ def max_pool_backward(dy, argmax, input_shape, pool_size, *, strides=None, paddi
     where windows overlap). ``input_shape`` is the forward input's full shape."""
     (dy,) = check.float_arrays(dy=dy)
     input_shape = check.shape(input_shape, "input_shape")
-    _, pool_size, strides, padding, out_shape = _pool_operands(np.empty(input_shape, dy.dtype), pool_size, strides,
-                                                                 padding)
+    pool_size, strides, padding, out_shape = _pool_geometry(input_shape, pool_size, strides, padding, "input_shape")
     dy = check.contiguous(_shaped(dy, out_shape, "dy"))
     argmax = np.asarray(argmax)
     if argmax.dtype != np.int32:
@@ -466,8 +465,7 @@ def average_pool_backward(dy, input_shape, pool_size, *, strides=None, padding="
     valid elements, goes to every element of the window."""
     (dy,) = check.float_arrays(dy=dy)
     input_shape = check.shape(input_shape, "input_shape")
-    _, pool_size, strides, padding, out_shape = _pool_operands(np.empty(input_shape, dy.dtype), pool_size, strides,
-                                                                 padding)
+    pool_size, strides, padding, out_shape = _pool_geometry(input_shape, pool_size, strides, padding, "input_shape")
     dy = check.contiguous(_shaped(dy, out_shape, "dy"))
     dx = np.empty(input_shape, dy.dtype)
     _core.average_pool_backward(dy, dx, list(pool_size), list(strides), padding == "same")
@@ -483,12 +481,17 @@ def _pool_arguments(rank, pool_size, strides, padding):
 
 def _pool_operands(x, pool_size, strides, padding):
     (x,) = check.float_arrays(x=x)
-    if not 3 <= x.ndim <= 5:
-        raise ValueError("Argument `x` must be (batch, *spatial, channels) with 1 to 3 spatial axes. "
-                         f"Received shape {x.shape}")
-    pool_size, strides, padding = _pool_arguments(x.ndim - 2, pool_size, strides, padding)
-    out_shape = (x.shape[0], *pool_output_shape(x.shape[1:-1], pool_size, strides, padding), x.shape[-1])
-    return check.contiguous(x), pool_size, strides, padding, out_shape
+    return (check.contiguous(x), *_pool_geometry(x.shape, pool_size, strides, padding, "x"))
+
+
+def _pool_geometry(shape, pool_size, strides, padding, name):
+    """(pool_size, strides, padding, output shape) for an input of ``shape``."""
+    if not 3 <= len(shape) <= 5:
+        raise ValueError(f"Argument `{name}` must be (batch, *spatial, channels) with 1 to 3 spatial axes. "
+                         f"Received shape {tuple(shape)}")
+    pool_size, strides, padding = _pool_arguments(len(shape) - 2, pool_size, strides, padding)
+    out_shape = (shape[0], *pool_output_shape(shape[1:-1], pool_size, strides, padding), shape[-1])
+    return pool_size, strides, padding, out_shape
 
 
 def _features(x):

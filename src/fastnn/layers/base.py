@@ -131,3 +131,21 @@ class Layer:
 
     def __repr__(self):
         return f"{type(self).__name__}({self.name or ''})"
+
+
+_AXES = {1: "steps", 2: "height, width", 3: "depth, height, width"}
+
+
+class _SpatialLayer(Layer):
+    """A layer on channels-last (batch, *spatial, channels) inputs with ``rank`` spatial axes."""
+
+    rank = None
+
+    def build(self, input_shape):
+        self._check_rank(input_shape)
+        super().build(input_shape)
+
+    def _check_rank(self, input_shape):
+        if len(input_shape) != self.rank + 1:
+            raise ValueError(f"{self._label()} needs {self.rank + 2}-D inputs (batch, {_AXES[self.rank]}, channels); "
+                             f"received per-sample shape {tuple(input_shape)}")

@@ -9,13 +9,14 @@ from .. import _validation as check
 from .. import init as _init
 from .. import ops
 from .. import regularizers as _regularizers
-from .base import Layer
-from .dense import _KERNEL_ACTIVATIONS, LEAKY_RELU_SLOPE, Dense, _initializer_spec, _plus_penalty_gradient, _saveable
+from .base import _SpatialLayer
+from .dense import (_KERNEL_ACTIVATIONS, LEAKY_RELU_SLOPE, Dense, _initializer_spec, _plus_penalty_gradient,
+                    _saveable)
 
 _ACTIVATIONS = (None, "linear", "identity", *_KERNEL_ACTIVATIONS)
 
 
-class _Conv(Layer):
+class _Conv(_SpatialLayer):
     """``y = act(conv(x, W) + b)`` over ``rank`` spatial dimensions: see :func:`fastnn.ops.conv`.
 
     Args:
@@ -54,9 +55,7 @@ class _Conv(Layer):
         self._cache = None
 
     def build(self, input_shape):
-        if len(input_shape) != self.rank + 1:
-            raise ValueError(f"{self._label()} needs inputs (batch, {self._spatial_names()}, channels); received "
-                             f"per-sample shape {tuple(input_shape)}")
+        self._check_rank(input_shape)
         self._windows(input_shape)  # a kernel larger than the input fails here, not at the first call
         super().build(input_shape)
         W = self._initial((*self.kernel_size, int(input_shape[-1]), self.filters), self._kernel_initializer(), 0)
@@ -102,9 +101,6 @@ class _Conv(Layer):
     def _windows(self, input_shape):
         return _spatial.windows(tuple(input_shape[:-1]), self.kernel_size, self.strides, self.dilation_rate,
                                 self.padding)
-
-    def _spatial_names(self):
-        return ", ".join(("depth", "height", "width")[3 - self.rank:])
 
 
 class Conv1D(_Conv):

@@ -10,8 +10,7 @@ import numpy as np
 from .. import _validation as check
 from .. import ops
 from .. import random as _random
-from .base import Layer
-from .pooling import _SpatialLayer
+from .base import Layer, _SpatialLayer
 
 _STEP_DRAWS = 2**32  # stream positions reserved per training step (offset = step * 2**32, as Dropout)
 

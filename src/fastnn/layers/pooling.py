@@ -5,22 +5,7 @@ from __future__ import annotations
 
 from .. import _validation as check
 from .. import ops
-from .base import Layer
-
-_AXES = {1: "steps", 2: "height, width", 3: "depth, height, width"}
-
-
-class _SpatialLayer(Layer):
-    """A layer on (batch, *spatial, channels) inputs with ``rank`` spatial axes."""
-
-    rank = None
-
-    def build(self, input_shape):
-        if len(input_shape) != self.rank + 1:
-            raise ValueError(f"{self._label()} needs {self.rank + 2}-D inputs (batch, {_AXES[self.rank]}, channels); "
-                             f"received per-sample shape {tuple(input_shape)}")
-        super().build(input_shape)
-
+from .base import _SpatialLayer
 
 class _Pooling(_SpatialLayer):
     """Max or average pooling (``kind``) with a window of ``pool_size``, moved by ``strides``.
