@@ -320,3 +320,56 @@ def test_parameters_must_be_updatable_in_place(make):
         param.flags.writeable = False
     with pytest.raises(ValueError, match="in place"):
         optimizers.SGD(0.1).apply([("w", param, np.ones_like(param))])
+
+
+# -- L1/L2 penalties folded into the update pass ---------------------------------------------------
+
+
+class _Unfused:
+    """The same optimizer, told to leave the penalties to the layers (the reference path)."""
+
+    fuses_penalties = False
+
+
+@pytest.mark.parametrize("make", [lambda: SGD(0.05, momentum=0.9), lambda: Adam(0.01), lambda: AdamW(0.01),
+                                  lambda: RMSprop(0.01)], ids=["sgd", "adam", "adamw", "rmsprop"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fused_penalties_give_the_bits_of_adding_them_in_the_layers(make, dtype):
+    import fastnn
+    from fastnn.layers import Conv2D, Dense, Flatten, ReLU, Residual
+    from fastnn.regularizers import L1, L2, L1L2
+
+    x = np.random.default_rng(0).standard_normal((48, 4, 4, 2)).astype(dtype)
+    y = np.arange(48) % 3
+
+    def trained(optimizer):
+        model = fastnn.Sequential([Conv2D(3, 3, padding="same", kernel_regularizer=L1L2(1e-3, 1e-2)), ReLU(),
+                                   Residual(Conv2D(3, 3, padding="same", kernel_regularizer=L1(1e-3)), ReLU()),
+                                   Flatten(), Dense(3, activation="softmax", kernel_regularizer=L2(1e-2),
+                                                    bias_regularizer=L1L2(1e-3, 1e-3))], seed=4, dtype=dtype)
+        model.compile(optimizer, "sparse_categorical_crossentropy")
+        model.fit(x, y, epochs=2, batch_size=16, verbose=0)
+        return model
+
+    fused = make()
+    unfused = type("Unfused" + type(fused).__name__, (_Unfused, type(fused)), {})(**fused.get_config())
+    a, b = trained(fused), trained(unfused)
+    assert all(np.array_equal(u, v) for u, v in zip(a.get_weights(), b.get_weights()))
+    # the layers' grads hold the full gradient either way (the fused pass stores it back)
+    assert all(np.array_equal(a.layers[-1].grads[k], b.layers[-1].grads[k]) for k in ("W", "b"))
+
+
+def test_a_regularizer_the_update_cannot_fold_is_added_before_it():
+    from fastnn.regularizers import Regularizer
+
+    class Cubic(Regularizer):  # sum(w^3): not an L1/L2 penalty
+        def __call__(self, w):
+            return float(np.sum(w**3))
+
+        def gradient(self, w):
+            return 3 * w**2
+
+    w, g = np.array([1.0, -2.0, 0.5]), np.array([0.1, 0.2, 0.3])
+    SGD(0.1).apply([("w", w, g, Cubic())])
+    np.testing.assert_array_equal(g, [0.1 + 3.0, 0.2 + 12.0, 0.3 + 0.75])
+    np.testing.assert_allclose(w, [1.0 - 0.1 * 3.1, -2.0 - 0.1 * 12.2, 0.5 - 0.1 * 1.05])

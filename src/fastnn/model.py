@@ -351,6 +351,9 @@ class Sequential:
             return self._train_step_unchecked(x, y)
 
     def _train_step_unchecked(self, x, y):
+        fused = self.optimizer.fuses_penalties  # then it adds the penalties' gradients in its update pass
+        for layer in self.layers:
+            layer.penalties_in_optimizer = fused
         outputs, from_logits = self._forward(x, training=True)
         if from_logits:
             loss, grad = self.loss.from_logits(y, outputs)
@@ -365,8 +368,13 @@ class Sequential:
                 break
             grad = layer.backward(grad)
         loss += self._penalty()  # at the weights the gradients were taken at
-        self.optimizer.apply([(f"{i}/{name}", param, layer.grads[name])
-                              for i, layer in enumerate(self.layers) for name, param in layer.params.items()])
+        if fused:
+            self.optimizer.apply([(f"{i}/{name}", param, layer.grads[name], regularizers.get(name))
+                                  for i, layer in enumerate(self.layers) for regularizers in [layer.regularizers()]
+                                  for name, param in layer.params.items()])
+        else:
+            self.optimizer.apply([(f"{i}/{name}", param, layer.grads[name])
+                                  for i, layer in enumerate(self.layers) for name, param in layer.params.items()])
         return loss, correct, total
 
     def _penalty(self):

@@ -3,7 +3,8 @@ each optimizer implements only its update.
 
 Each update is one fused, multi-threaded C++ pass over the parameter (``fastnn._core``), in
 place, on state allocated at the parameter's first step: a training step allocates nothing
-here and reads each parameter, gradient and state array once.
+here and reads each parameter, gradient and state array once. An L1/L2 penalty handed over
+with the gradient is folded into that same pass.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import numpy as np
 
 from . import _core
 from . import _validation as check
+from . import regularizers as _regularizers
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "get"]
 
@@ -21,13 +23,19 @@ __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "get"]
 class Optimizer:
     """Base class.
 
-    ``apply(params)`` takes ``(key, param, grad)`` triples, increments ``iterations`` and updates
-    each ``param`` (a C-contiguous float array) in place through :meth:`update`. Subclasses name
-    their per-parameter state arrays in ``slots`` (created zero-filled, shaped like the
-    parameter) and implement ``update(param, grad, state)``.
+    ``apply(params)`` takes ``(key, param, grad)`` or ``(key, param, grad, regularizer)`` items,
+    increments ``iterations`` and updates each ``param`` (a C-contiguous float array) in place
+    through :meth:`update`. A regularizer's gradient is added to ``grad`` first, in place (a
+    C-contiguous ``grad`` of the parameter's dtype then holds the full gradient): for an :class:`~fastnn.regularizers.L1L2`
+    penalty inside the update's own pass, for any other one with NumPy. Subclasses name their
+    per-parameter state arrays in ``slots`` (created zero-filled, shaped like the parameter) and
+    implement ``update(param, grad, state)``; those that also take ``penalty``, the (l1, l2)
+    factors to fold into the pass, set ``fuses_penalties`` (a model then hands them its
+    regularizers instead of adding their gradients in the layers).
     """
 
     slots = ()
+    fuses_penalties = False
 
     def __init__(self, learning_rate):
         self.learning_rate = _positive(learning_rate, "learning_rate")
@@ -36,14 +44,19 @@ class Optimizer:
 
     def apply(self, params):
         self.iterations += 1
-        for key, param, grad in params:
+        for key, param, grad, *regularizer in params:
             if not (isinstance(param, np.ndarray) and param.flags.c_contiguous and param.flags.writeable):
                 raise ValueError(f"Parameter {key!r} must be a writeable C-contiguous array to be updated in place")
             state = self._state.get(key)
             if state is None or any(value.shape != param.shape or value.dtype != param.dtype for value in state.values()):
                 state = {name: np.zeros_like(param) for name in self.slots}
                 self._state[key] = state
-            self.update(param, np.ascontiguousarray(grad, dtype=param.dtype), state)
+            grad = np.ascontiguousarray(grad, dtype=param.dtype)
+            penalty = _fused_penalty(regularizer[0] if regularizer else None, param, grad, self.fuses_penalties)
+            if self.fuses_penalties:
+                self.update(param, grad, state, penalty)
+            else:
+                self.update(param, grad, state)
 
     def update(self, param, grad, state):
         raise NotImplementedError
@@ -78,6 +91,8 @@ class SGD(Optimizer):
     Without momentum, ``w ← w − lr · g``.
     """
 
+    fuses_penalties = True
+
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False):
         super().__init__(learning_rate)
         self.momentum = check.real(momentum, "momentum")
@@ -86,8 +101,8 @@ class SGD(Optimizer):
         self.nesterov = check.boolean(nesterov, "nesterov")
         self.slots = ("velocity",) if self.momentum else ()
 
-    def update(self, param, grad, state):
-        _core.sgd_update(param, grad, state.get("velocity"), self.learning_rate, self.momentum, self.nesterov)
+    def update(self, param, grad, state, penalty=(0.0, 0.0)):
+        _core.sgd_update(param, grad, state.get("velocity"), self.learning_rate, self.momentum, self.nesterov, *penalty)
 
     def get_config(self):
         return {"learning_rate": self.learning_rate, "momentum": self.momentum, "nesterov": self.nesterov}
@@ -101,6 +116,7 @@ class Adam(Optimizer):
     """
 
     slots = ("m", "v")
+    fuses_penalties = True
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
         super().__init__(learning_rate)
@@ -108,10 +124,10 @@ class Adam(Optimizer):
         self.beta_2 = _unit_interval(beta_2, "beta_2")
         self.epsilon = _positive(epsilon, "epsilon")
 
-    def update(self, param, grad, state, decay=0.0):
+    def update(self, param, grad, state, penalty=(0.0, 0.0), decay=0.0):
         t = self.iterations
         _core.adam_update(param, grad, state["m"], state["v"], self.beta_1, self.beta_2, self.epsilon,
-                          self.learning_rate / (1 - self.beta_1**t), 1 / math.sqrt(1 - self.beta_2**t), decay)
+                          self.learning_rate / (1 - self.beta_1**t), 1 / math.sqrt(1 - self.beta_2**t), decay, *penalty)
 
     def get_config(self):
         return {"learning_rate": self.learning_rate, "beta_1": self.beta_1, "beta_2": self.beta_2,
@@ -129,8 +145,8 @@ class AdamW(Adam):
         super().__init__(learning_rate, beta_1, beta_2, epsilon)
         self.weight_decay = check.real(weight_decay, "weight_decay", minimum=0)
 
-    def update(self, param, grad, state):
-        super().update(param, grad, state, decay=self.learning_rate * self.weight_decay)
+    def update(self, param, grad, state, penalty=(0.0, 0.0)):
+        super().update(param, grad, state, penalty, decay=self.learning_rate * self.weight_decay)
 
     def get_config(self):
         return {**super().get_config(), "weight_decay": self.weight_decay}
@@ -140,17 +156,30 @@ class RMSprop(Optimizer):
     """RMSprop (T. Tieleman and G. Hinton, 2012), as in Keras: ``v ← ρ v + (1 − ρ) g²``; ``w ← w − lr · g / √(v + ε)``."""
 
     slots = ("v",)
+    fuses_penalties = True
 
     def __init__(self, learning_rate=0.001, rho=0.9, epsilon=1e-7):
         super().__init__(learning_rate)
         self.rho = _unit_interval(rho, "rho")
         self.epsilon = _positive(epsilon, "epsilon")
 
-    def update(self, param, grad, state):
-        _core.rmsprop_update(param, grad, state["v"], self.learning_rate, self.rho, self.epsilon)
+    def update(self, param, grad, state, penalty=(0.0, 0.0)):
+        _core.rmsprop_update(param, grad, state["v"], self.learning_rate, self.rho, self.epsilon, *penalty)
 
     def get_config(self):
         return {"learning_rate": self.learning_rate, "rho": self.rho, "epsilon": self.epsilon}
+
+
+def _fused_penalty(regularizer, param, grad, fuses):
+    """(l1, l2) for the update to fold in; a regularizer it cannot fold is added here instead."""
+    if regularizer is None:
+        return 0.0, 0.0
+    if fuses and type(regularizer).gradient is _regularizers.L1L2.gradient:
+        if not grad.flags.writeable:
+            raise ValueError("A gradient with a regularizer must be writeable: the penalized gradient is stored in it")
+        return regularizer.l1, regularizer.l2
+    grad += regularizer.gradient(param)
+    return 0.0, 0.0
 
 
 _BY_NAME = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop}

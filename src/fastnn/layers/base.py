@@ -44,6 +44,9 @@ class Layer:
         # new ones. Off for a layer on its own, whose results the caller may keep.
         self.reuse_buffers = False
         self._buffers = {}
+        # Set by a model whose optimizer adds the regularization penalties' gradients (inside its
+        # update pass): backward then leaves them out of grads.
+        self.penalties_in_optimizer = False
 
     # -- the protocol -------------------------------------------------------------------------
 
@@ -69,6 +72,10 @@ class Layer:
     def regularization_penalty(self):
         """The layer's contribution to the loss from its regularizers (0.0 when it has none)."""
         return 0.0
+
+    def regularizers(self):
+        """The regularizer of each penalized parameter, by the parameter's name in ``params``."""
+        return {}
 
     def get_config(self):
         """Constructor arguments that recreate the layer (JSON-serialisable)."""

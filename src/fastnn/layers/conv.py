@@ -10,7 +10,7 @@ from .. import init as _init
 from .. import ops
 from .. import regularizers as _regularizers
 from .base import _SpatialLayer
-from .dense import (_KERNEL_ACTIVATIONS, LEAKY_RELU_SLOPE, Dense, _initializer_spec, _plus_penalty_gradient,
+from .dense import (_KERNEL_ACTIVATIONS, LEAKY_RELU_SLOPE, Dense, _add_penalty_gradients, _initializer_spec,
                     _saveable)
 
 _ACTIVATIONS = (None, "linear", "identity", *_KERNEL_ACTIVATIONS)
@@ -78,8 +78,9 @@ class _Conv(_SpatialLayer):
         x, y, kernel, alpha = self._cache
         dx, dW, db = ops.conv_backward(dy, x, self.params["W"], y, activation=kernel, alpha=alpha,
                                        input_grad=self.input_grad, **self._settings())
-        self.grads["W"] = _plus_penalty_gradient(dW, self.kernel_regularizer, self.params["W"])
-        self.grads["b"] = _plus_penalty_gradient(db, self.bias_regularizer, self.params["b"])
+        self.grads["W"], self.grads["b"] = dW, db
+        if not self.penalties_in_optimizer:
+            _add_penalty_gradients(self)
         return dx
 
     def get_config(self):
@@ -94,6 +95,7 @@ class _Conv(_SpatialLayer):
     _kernel_initializer = Dense._kernel_initializer
     _initial = Dense._initial
     regularization_penalty = Dense.regularization_penalty
+    regularizers = Dense.regularizers
 
     def _settings(self):
         return {"strides": self.strides, "padding": self.padding, "dilation": self.dilation_rate}

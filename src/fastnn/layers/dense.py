@@ -104,9 +104,14 @@ class Dense(Layer):
                self._buffer("db", self.params["b"].shape))
         dx, dW, db = ops.linear_backward(dy, x, self.params["W"], y, activation=kernel, alpha=alpha, dropout=rate,
                                          seed=seed, offset=offset, input_grad=self.input_grad, out=out)
-        self.grads["W"] = _plus_penalty_gradient(dW, self.kernel_regularizer, self.params["W"])
-        self.grads["b"] = _plus_penalty_gradient(db, self.bias_regularizer, self.params["b"])
+        self.grads["W"], self.grads["b"] = dW, db
+        if not self.penalties_in_optimizer:
+            _add_penalty_gradients(self)
         return dx
+
+    def regularizers(self):
+        pairs = (("W", self.kernel_regularizer), ("b", self.bias_regularizer))
+        return {name: regularizer for name, regularizer in pairs if regularizer is not None}
 
     def regularization_penalty(self):
         penalty = 0.0
@@ -172,7 +177,8 @@ def _saveable(spec, name):
     return spec
 
 
-def _plus_penalty_gradient(grad, regularizer, param):
-    if regularizer is not None:
-        grad += regularizer.gradient(param)
-    return grad
+def _add_penalty_gradients(layer):
+    """grads += each regularizer's gradient, in place (a layer on its own, or an optimizer that
+    is not told about the regularizers)."""
+    for name, regularizer in layer.regularizers().items():
+        layer.grads[name] += regularizer.gradient(layer.params[name])

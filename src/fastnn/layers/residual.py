@@ -76,6 +76,7 @@ class Residual(Layer):
         x = self._prepare_input(x)
         for layer in self._inner():
             layer.reuse_buffers = self.reuse_buffers
+            layer.penalties_in_optimizer = self.penalties_in_optimizer
         h = x
         for layer in self.layers:
             h = layer.forward(h, training=training)
@@ -94,6 +95,10 @@ class Residual(Layer):
 
     def regularization_penalty(self):
         return sum(layer.regularization_penalty() for layer in self._inner())
+
+    def regularizers(self):
+        return {f"{n}/{name}": regularizer for n, layer in self._named_inner()
+                for name, regularizer in layer.regularizers().items()}
 
     def get_config(self):
         from . import REGISTRY
@@ -149,10 +154,13 @@ class Residual(Layer):
             raise ValueError(f"{layer!r} was built for inputs {layer.input_shape}, but receives {shape} in {self._label()}")
         return tuple(layer.output_shape(shape))
 
+    def _named_inner(self):
+        names = [str(i) for i in range(len(self.layers))] + (["shortcut"] if self._shortcut_layer is not None else [])
+        return list(zip(names, self._inner()))
+
     def _collect(self):
         """The block's weights and gradients: its layers', by prefixed name (the same arrays)."""
-        names = [str(i) for i in range(len(self.layers))] + (["shortcut"] if self._shortcut_layer is not None else [])
-        pairs = list(zip(names, self._inner()))
+        pairs = self._named_inner()
         self.params = {f"{n}/{k}": v for n, layer in pairs for k, v in layer.params.items()}
         self.grads = {f"{n}/{k}": v for n, layer in pairs for k, v in layer.grads.items()}
         if hasattr(self, "non_trainable_weights"):
