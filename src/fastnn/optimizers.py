@@ -174,9 +174,9 @@ def _fused_penalty(regularizer, param, grad, fuses):
     """(l1, l2) for the update to fold in; a regularizer it cannot fold is added here instead."""
     if regularizer is None:
         return 0.0, 0.0
+    if not grad.flags.writeable:
+        raise ValueError("A gradient with a regularizer must be writeable: the penalized gradient is stored in it")
     if fuses and type(regularizer).gradient is _regularizers.L1L2.gradient:
-        if not grad.flags.writeable:
-            raise ValueError("A gradient with a regularizer must be writeable: the penalized gradient is stored in it")
         return regularizer.l1, regularizer.l2
     grad += regularizer.gradient(param)
     return 0.0, 0.0
