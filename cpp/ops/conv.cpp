@@ -190,9 +190,9 @@ template <class T>
 void conv_backward(const ConvGeometry& g, const T* dy, const T* x, const T* w, const T* y, Activation activation,
                    T alpha, T* dx, T* dw, T* db) {
   const index_t width = g.patch_size(), positions = g.out_positions(), f = g.filters;
-  std::fill(dw, dw + width * f, T(0));
-  std::fill(db, db + f, T(0));
-  if (g.batch <= 0 || f <= 0 || positions <= 0) {  // nothing reads x: its gradient is zero
+  if (g.batch <= 0 || f <= 0 || positions <= 0) {  // a sum of nothing: every gradient is zero
+    std::fill(dw, dw + width * f, T(0));
+    std::fill(db, db + f, T(0));
     if (dx) std::fill(dx, dx + g.batch * g.in_positions() * g.channels, T(0));
     return;
   }
@@ -203,9 +203,13 @@ void conv_backward(const ConvGeometry& g, const T* dy, const T* x, const T* w, c
   if (patches_are_input(g)) {
     return linear_backward<T>(g.batch * positions, width, f, dy, MatrixView<T>{x, width, 1}, weights, y, dx, dw, db, params);
   }
-  // g = dy ⊙ act'(y) once for the whole batch: the chunks' products and dx's convolution read it.
+  // g = dy ⊙ act'(y) is formed once for the whole batch only when dx's convolution reads it as
+  // well; otherwise each chunk's linear_backward forms it in the sweep that sums db.
+  const bool dx_by_convolution = dx && dx_is_a_convolution(g);
   const T* grad = dy;
-  if (activation != Activation::identity) {
+  const T* chunk_y = y;
+  LinearParams<T> chunk_params = params;
+  if (dx_by_convolution && activation != Activation::identity) {
     const index_t n = g.batch * positions * f;
     T* buffer = output_gradient_workspace.reserve_as<T>(std::size_t(n));
     parallel_for(n, index_t{1} << 15, [&](index_t begin, index_t end) {
@@ -213,24 +217,27 @@ void conv_backward(const ConvGeometry& g, const T* dy, const T* x, const T* w, c
       multiply_by_derivative(buffer + begin, y + begin, end - begin, activation, alpha, T(1));
     });
     grad = buffer;
+    chunk_y = nullptr;
+    chunk_params = LinearParams<T>{};
   }
-  const bool dx_by_convolution = dx && dx_is_a_convolution(g);
   const index_t chunk = samples_per_chunk(g);
   const std::size_t chunk_size = std::size_t(std::max<index_t>(chunk * positions * width, 1));
   T* patches = patch_workspace.reserve_as<T>(chunk_size);
   T* dpatches = dx && !dx_by_convolution ? patch_gradient_workspace.reserve_as<T>(chunk_size) : nullptr;
-  T* chunk_dw = weight_gradient_workspace.reserve_as<T>(std::size_t(width * f + f));
-  T* chunk_db = chunk_dw + width * f;
-  const LinearParams<T> identity;
+  T* chunk_dw = g.batch > chunk ? weight_gradient_workspace.reserve_as<T>(std::size_t(width * f + f)) : nullptr;
+  T* chunk_db = chunk_dw ? chunk_dw + width * f : nullptr;
   for (index_t first = 0; first < g.batch; first += chunk) {
     const index_t samples = std::min(chunk, g.batch - first), rows = samples * positions;
     const index_t at_out = first * positions * f, at_in = first * g.in_positions() * g.channels;
+    const bool first_chunk = first == 0;  // writes dw and db itself; later chunks are added in order
     gather_patches(g, x + at_in, rows, patches);
-    linear_backward<T>(rows, width, f, grad + at_out, MatrixView<T>{patches, width, 1}, weights, nullptr, dpatches,
-                       chunk_dw, chunk_db, identity);
-    // Chunks add in order: the sums depend on the shapes only.
-    for (index_t i = 0; i < width * f; ++i) dw[i] += chunk_dw[i];
-    for (index_t j = 0; j < f; ++j) db[j] += chunk_db[j];
+    linear_backward<T>(rows, width, f, grad + at_out, MatrixView<T>{patches, width, 1}, weights,
+                       chunk_y ? chunk_y + at_out : nullptr, dpatches, first_chunk ? dw : chunk_dw,
+                       first_chunk ? db : chunk_db, chunk_params);
+    if (!first_chunk) {
+      for (index_t i = 0; i < width * f; ++i) dw[i] += chunk_dw[i];
+      for (index_t j = 0; j < f; ++j) db[j] += chunk_db[j];
+    }
     if (dpatches) scatter_patches(g, dpatches, samples, dx + at_in);
   }
   if (dx_by_convolution) {
