@@ -77,12 +77,33 @@ const T* contiguous_input(const py::array& a, const char* name) {
   return static_cast<const T*>(a.data());
 }
 
+// An optional C-contiguous input: null for None, else an array of exactly `shape`.
+template <class T>
+const T* optional_input(const py::object& object, const char* name, std::initializer_list<py::ssize_t> shape) {
+  if (object.is_none()) return nullptr;
+  if (!py::isinstance<py::array>(object)) throw py::type_error(std::string("Argument `") + name + "` must be a NumPy array or None");
+  const auto a = py::reinterpret_borrow<py::array>(object);
+  require_shape(a, name, shape);
+  return contiguous_input<T>(a, name);
+}
+
 template <class T>
 T* contiguous_output(py::array& a, const char* name) {
   require_dtype<T>(a, name);
   if (!(a.flags() & py::array::c_style)) throw std::invalid_argument(std::string("Argument `") + name + "` must be C-contiguous");
   if (!a.writeable()) throw std::invalid_argument(std::string("Argument `") + name + "` is read-only");
   return static_cast<T*>(a.mutable_data());
+}
+
+// An optional output: null for None, else a writeable C-contiguous array that check_shape(array)
+// accepts (it throws otherwise).
+template <class T, class CheckShape>
+T* optional_output(const py::object& object, const char* name, CheckShape&& check_shape) {
+  if (object.is_none()) return nullptr;
+  if (!py::isinstance<py::array>(object)) throw py::type_error(std::string("Argument `") + name + "` must be a NumPy array or None");
+  auto a = py::reinterpret_borrow<py::array>(object);
+  check_shape(a);
+  return contiguous_output<T>(a, name);
 }
 
 }  // namespace fastnn::bindings

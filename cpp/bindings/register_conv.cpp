@@ -44,15 +44,6 @@ ConvGeometry geometry(const py::array& x, const py::array& w, const py::array& y
   return g;
 }
 
-template <class T>
-const T* optional_input(const py::object& object, const char* name, std::initializer_list<py::ssize_t> shape) {
-  if (object.is_none()) return nullptr;
-  if (!py::isinstance<py::array>(object)) throw py::type_error(std::string("Argument `") + name + "` must be a NumPy array or None");
-  const auto a = py::reinterpret_borrow<py::array>(object);
-  require_shape(a, name, shape);
-  return contiguous_input<T>(a, name);
-}
-
 void conv_binding(const py::array& x, const py::array& w, const py::object& bias, py::array out, const Triple& stride,
                   const Triple& dilation, const Triple& pad, const std::string& activation, double alpha) {
   dispatch_float(out, "out", [&](auto tag) {
@@ -78,12 +69,9 @@ void conv_backward_binding(const py::array& dy, const py::array& x, const py::ar
     const T* xd = contiguous_input<T>(x, "x");
     const T* wd = contiguous_input<T>(w, "w");
     const T* yd = optional_input<T>(y, "y", {g.batch, g.out[0], g.out[1], g.out[2], g.filters});
-    T* dxd = nullptr;
-    if (!dx.is_none()) {
-      auto a = py::reinterpret_borrow<py::array>(dx);
+    T* dxd = optional_output<T>(dx, "dx", [&](const py::array& a) {
       require_shape(a, "dx", {g.batch, g.in[0], g.in[1], g.in[2], g.channels});
-      dxd = contiguous_output<T>(a, "dx");
-    }
+    });
     require_shape(dw, "dw", {g.kernel[0], g.kernel[1], g.kernel[2], g.channels, g.filters});
     require_shape(db, "db", {g.filters});
     T* dwd = contiguous_output<T>(dw, "dw");

@@ -77,13 +77,7 @@ void batch_norm_backward_binding(const py::array& dy, const py::array& x, const 
     const T* g = vector_input<T>(gamma, "gamma", features);
     const T* m = vector_input<T>(mean, "mean", features);
     const T* v = vector_input<T>(variance, "variance", features);
-    T* dxs = nullptr;
-    if (!dx.is_none()) {
-      if (!py::isinstance<py::array>(dx)) throw py::type_error("Argument `dx` must be a NumPy array or None");
-      auto dx_array = py::reinterpret_borrow<py::array>(dx);
-      same_shape(x, dx_array, "dx");
-      dxs = contiguous_output<T>(dx_array, "dx");
-    }
+    T* dxs = optional_output<T>(dx, "dx", [&](const py::array& a) { same_shape(x, a, "dx"); });
     T* dg = vector_output<T>(dgamma, "dgamma", features);
     T* db = vector_output<T>(dbeta, "dbeta", features);
     py::gil_scoped_release release;

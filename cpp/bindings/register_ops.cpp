@@ -14,12 +14,7 @@ template <class T>
 LinearParams<T> linear_params(const py::object& bias, index_t n, const std::string& activation, double alpha,
                               double rate, std::uint64_t seed, std::uint64_t offset) {
   LinearParams<T> params;
-  if (!bias.is_none()) {
-    if (!py::isinstance<py::array>(bias)) throw py::type_error("Argument `b` must be a NumPy array or None");
-    const auto b = py::reinterpret_borrow<py::array>(bias);
-    require_shape(b, "b", {n});
-    params.bias = contiguous_input<T>(b, "b");
-  }
+  params.bias = optional_input<T>(bias, "b", {n});
   params.activation = parse_activation(activation);
   params.alpha = T(alpha);
   params.dropout = DropoutParams::make(rate, seed, offset);
@@ -51,20 +46,8 @@ void linear_backward_binding(const py::array& dy, const py::array& x, const py::
     if (w.shape(0) != k) throw std::invalid_argument("linear_backward: x " + shape_of(x) + " and w " + shape_of(w) + " do not chain");
     require_shape(dy, "dy", {m, n});
     const T* dy_data = contiguous_input<T>(dy, "dy");
-    const T* y_data = nullptr;
-    if (!y.is_none()) {
-      if (!py::isinstance<py::array>(y)) throw py::type_error("Argument `y` must be a NumPy array or None");
-      const auto ya = py::reinterpret_borrow<py::array>(y);
-      require_shape(ya, "y", {m, n});
-      y_data = contiguous_input<T>(ya, "y");
-    }
-    T* dx_data = nullptr;
-    if (!dx.is_none()) {
-      if (!py::isinstance<py::array>(dx)) throw py::type_error("Argument `dx` must be a NumPy array or None");
-      auto dx_array = py::reinterpret_borrow<py::array>(dx);
-      require_shape(dx_array, "dx", {m, k});
-      dx_data = contiguous_output<T>(dx_array, "dx");
-    }
+    const T* y_data = optional_input<T>(y, "y", {m, n});
+    T* dx_data = optional_output<T>(dx, "dx", [&](const py::array& a) { require_shape(a, "dx", {m, k}); });
     require_shape(dw, "dw", {k, n});
     require_shape(db, "db", {n});
     const LinearParams<T> params = linear_params<T>(py::none(), n, activation, alpha, rate, seed, offset);

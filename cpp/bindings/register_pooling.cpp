@@ -28,10 +28,7 @@ PoolGeometry geometry(const py::array& x, const char* x_name, const py::array& y
 
 std::int32_t* argmax_data(py::array& argmax, const py::array& like, bool writeable) {
   require_dtype<std::int32_t>(argmax, "argmax");
-  if (argmax.ndim() != like.ndim() || argmax.size() != like.size()) throw std::invalid_argument("Argument `argmax` has the wrong shape " + shape_of(argmax));
-  for (py::ssize_t i = 0; i < like.ndim(); ++i) {
-    if (argmax.shape(i) != like.shape(i)) throw std::invalid_argument("Argument `argmax` has the wrong shape " + shape_of(argmax));
-  }
+  same_shape(like, argmax, "argmax");
   if (!(argmax.flags() & py::array::c_style)) throw std::invalid_argument("Argument `argmax` must be C-contiguous");
   if (writeable && !argmax.writeable()) throw std::invalid_argument("Argument `argmax` is read-only");
   return static_cast<std::int32_t*>(argmax.mutable_data());

@@ -65,7 +65,10 @@ class Residual(Layer):
             hint = ' (pass shortcut="projection")' if self._shortcut_layer is None else ""
             raise ValueError(f"{self._label()}: F maps {tuple(input_shape)} to {shape} but {what} gives {short_shape}{hint}")
         self._output = shape
-        self._collect()
+        # The layers update their weights in place, so these views stay valid; only backward
+        # hands out new gradient arrays.
+        for what in ("params", "grads", "non_trainable_weights"):
+            self._collect(what)
 
     def output_shape(self, input_shape):
         if not self.built:
@@ -81,16 +84,14 @@ class Residual(Layer):
         for layer in self.layers:
             h = layer.forward(h, training=training)
         short = x if self._shortcut_layer is None else self._shortcut_layer.forward(x, training=training)
-        y = np.add(h, short, out=self._buffer("y", h.shape) if training else None)
-        self._collect()
-        return y
+        return np.add(h, short, out=self._buffer("y", h.shape) if training else None)
 
     def backward(self, dy):
         g = dy
         for layer in reversed(self.layers):
             g = layer.backward(g)
         short = dy if self._shortcut_layer is None else self._shortcut_layer.backward(dy)
-        self._collect()
+        self._collect("grads")
         return g + short
 
     def regularization_penalty(self):
@@ -158,13 +159,10 @@ class Residual(Layer):
         names = [str(i) for i in range(len(self.layers))] + (["shortcut"] if self._shortcut_layer is not None else [])
         return list(zip(names, self._inner()))
 
-    def _collect(self):
-        """The block's weights and gradients: its layers', by prefixed name (the same arrays)."""
-        pairs = self._named_inner()
-        self.params = {f"{n}/{k}": v for n, layer in pairs for k, v in layer.params.items()}
-        self.grads = {f"{n}/{k}": v for n, layer in pairs for k, v in layer.grads.items()}
-        if hasattr(self, "non_trainable_weights"):
-            self.non_trainable_weights = {f"{n}/{k}": v for n, layer in pairs for k, v in layer.non_trainable_weights.items()}
+    def _collect(self, what):
+        """The block's `what` ("params", "grads", "non_trainable_weights"): its layers', by prefixed
+        name (the same arrays)."""
+        setattr(self, what, {f"{n}/{k}": v for n, layer in self._named_inner() for k, v in getattr(layer, what).items()})
 
 
 def _projection(input_shape, output_shape):
