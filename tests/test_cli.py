@@ -221,6 +221,8 @@ def test_version(capsys):
     (["train", "--validation-split", "1"], "--validation-split"),
     (["train", "--batch-size", "0"], "--batch-size"),
     (["train", "--seed", "-3"], "--seed"),
+    (["train", "--seed", "x"], "--seed"),
+    (["train", "--seed", "9" * 400], "--seed"),  # an int too large for a float
     (["train", "--threads", "0"], "--threads"),
     (["train", "--verbose", "3"], "--verbose"),
     (["train", "--noise", "-0.1"], "--noise"),
@@ -240,6 +242,7 @@ def test_bad_arguments_exit_2_naming_the_option(capsys, argv, option):
     assert code == 2
     assert f"argument {option}" in err or (option == "COMMAND" and "required: COMMAND" in err), err
     assert "error:" in err and "Traceback" not in err
+    assert err.count("received") <= 1, err  # the value is quoted once
     assert out == ""
 
 

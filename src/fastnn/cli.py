@@ -38,65 +38,41 @@ _SEED_LIMIT = 2**64
 # -- argument types: each raises ArgumentTypeError, which argparse reports with the option's name --
 
 
-def _int(text, what):
+def _number(text, convert, what, accept):
+    """convert(text) if it parses, is finite and accept() takes it; else ArgumentTypeError(what)."""
     try:
-        return int(text.strip())
+        value = convert(text.strip())
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{what}; received {text!r}") from None
-
-
-def _float(text, what):
-    try:
-        value = float(text.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{what}; received {text!r}") from None
-    if not math.isfinite(value):
+        value = None
+    if value is None or (isinstance(value, float) and not math.isfinite(value)) or not accept(value):
         raise argparse.ArgumentTypeError(f"{what}; received {text!r}")
     return value
 
 
 def positive_int(text):
-    value = _int(text, "must be a positive integer")
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer; received {text!r}")
-    return value
+    return _number(text, int, "must be a positive integer", lambda value: value >= 1)
 
 
 def seed_int(text):
-    value = _int(text, f"must be an integer in [0, 2**64); received {text!r}")
-    if not 0 <= value < _SEED_LIMIT:
-        raise argparse.ArgumentTypeError(f"must be an integer in [0, 2**64); received {text!r}")
-    return value
+    return _number(text, int, "must be an integer in [0, 2**64)", lambda value: 0 <= value < _SEED_LIMIT)
 
 
 def nonnegative_float(text):
-    value = _float(text, "must be a finite number >= 0")
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a finite number >= 0; received {text!r}")
-    return value
+    return _number(text, float, "must be a finite number >= 0", lambda value: value >= 0)
 
 
 def positive_float(text):
-    value = _float(text, "must be a finite number > 0")
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a finite number > 0; received {text!r}")
-    return value
+    return _number(text, float, "must be a finite number > 0", lambda value: value > 0)
 
 
 def rate(text):
     """A probability in [0, 1): dropout rates, validation fractions."""
-    value = _float(text, "must be a number in [0, 1)")
-    if not 0.0 <= value < 1.0:
-        raise argparse.ArgumentTypeError(f"must be a number in [0, 1); received {text!r}")
-    return value
+    return _number(text, float, "must be a number in [0, 1)", lambda value: 0.0 <= value < 1.0)
 
 
 def fraction(text):
     """A fraction in (0, 1): the share of samples held out."""
-    value = _float(text, "must be a number in (0, 1)")
-    if not 0.0 < value < 1.0:
-        raise argparse.ArgumentTypeError(f"must be a number in (0, 1); received {text!r}")
-    return value
+    return _number(text, float, "must be a number in (0, 1)", lambda value: 0.0 < value < 1.0)
 
 
 def hidden_sizes(text):
