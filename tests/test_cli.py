@@ -15,20 +15,14 @@ import pytest
 import fastnn
 from fastnn import cli, experiments
 
+# tiny networks: one thread is fastest, and --threads changes the process-wide setting
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 ALL_ROW_LABELS = ("zero", "small random N(0, 0.01²)", "large random N(0, 1)", "Xavier (normal)", "He (normal)",
                   "none", "L1 (", "L2 (", "dropout (")
 
 TINY_TRAIN = ["--epochs", "2", "--hidden", "8", "--samples", "120", "--verbose", "0"]
 TINY_COMPARE = ["--epochs", "2", "--hidden", "8", "--samples", "60", "--seeds", "2", "--verbose", "0"]
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny networks: one thread is fastest (and --threads changes the process-wide setting)."""
-    previous = fastnn.get_num_threads()
-    fastnn.set_num_threads(1)
-    yield
-    fastnn.set_num_threads(previous)
 
 
 def run(capsys, *argv):

@@ -15,13 +15,8 @@ import fastnn
 from fastnn import experiments, experiments_cnn, experiments_depth
 from fastnn.layers import BatchNormalization, Dense, ReLU
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    previous = fastnn.get_num_threads()
-    fastnn.set_num_threads(1)
-    yield
-    fastnn.set_num_threads(previous)
+# small networks: one thread is fastest
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import itertools
 
 import numpy as np
 import pytest
-from conftest import machine_eps, num_threads, numeric_gradient
+from conftest import assert_layer_gradients, machine_eps, num_threads, numeric_gradient
 
 import fastnn
 from fastnn.layers import Conv1D, Conv2D, Conv3D, Dense, Flatten, ReLU
@@ -177,20 +177,8 @@ def test_same_padding_puts_the_odd_zero_after():
                                           (Conv3D(2, 2, padding="same", activation="sigmoid"), (1, 3, 3, 3, 2))])
 def test_layers_match_finite_differences(rng, layer, shape):
     layer.dtype = np.dtype(np.float64)
-    x = rng.standard_normal(shape)
     layer.build(shape[1:])
-    # relu's kink: keep pre-activations away from 0 so the differences see one side only
-    y = layer.forward(x, training=True)
-    weights = rng.standard_normal(y.shape)
-
-    def loss():
-        return float(np.sum(layer.forward(x, training=True) * weights))
-
-    layer.forward(x, training=True)
-    dx = layer.backward(weights)
-    analytic = {"x": dx, "W": layer.grads["W"].copy(), "b": layer.grads["b"].copy()}
-    for name, array in (("x", x), ("W", layer.params["W"]), ("b", layer.params["b"])):
-        np.testing.assert_allclose(analytic[name], numeric_gradient(loss, array), rtol=1e-6, atol=1e-7, err_msg=name)
+    assert_layer_gradients(layer, rng.standard_normal(shape), rng, rtol=1e-6, atol=1e-7)
 
 
 def test_small_cnn_gradients_match_finite_differences(rng):

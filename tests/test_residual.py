@@ -3,27 +3,10 @@ the classic result (a deep residual stack keeps its gradient scale where a plain
 
 import numpy as np
 import pytest
-from conftest import numeric_gradient
+from conftest import assert_layer_gradients
 
 import fastnn
 from fastnn.layers import Conv2D, Dense, Flatten, ReLU, Residual, Tanh
-
-
-def gradients_match(block, x, rng):
-    """Backward's dx and parameter gradients against central differences of <block(x), weights>."""
-    y = block.forward(x, training=True)
-    weights = rng.standard_normal(y.shape)
-
-    def loss():
-        return float(np.sum(block.forward(x, training=True) * weights))
-
-    block.forward(x, training=True)
-    dx = block.backward(weights)
-    grads = {name: g.copy() for name, g in block.grads.items()}
-    np.testing.assert_allclose(dx, numeric_gradient(loss, x), rtol=1e-6, atol=1e-8)
-    assert set(grads) == set(block.params) and grads
-    for name, param in block.params.items():
-        np.testing.assert_allclose(grads[name], numeric_gradient(loss, param), rtol=1e-6, atol=1e-8, err_msg=name)
 
 
 @pytest.mark.parametrize("make, shape", [
@@ -38,7 +21,7 @@ def test_gradients_match_finite_differences(rng, make, shape):
     block.dtype = np.dtype(np.float64)
     block.seed = 3
     block.build(shape[1:])
-    gradients_match(block, rng.standard_normal(shape), rng)
+    assert_layer_gradients(block, rng.standard_normal(shape), rng)
 
 
 def test_identity_block_adds_its_input(rng):
