@@ -78,9 +78,11 @@ void batch_norm_forward_training(const T* x, index_t rows, index_t features, con
   // Per chunk: the mean and the sum of squared deviations from it (M2), from two passes over the
   // chunk while it is in cache.
   std::vector<double> chunk_mean(chunks.count * features), chunk_m2(chunks.count * features);
+  std::vector<T> sums(2 * chunks.count * features, T(0));  // each chunk's sums in T, before widening
   for_each_chunk(chunks, false, [&](index_t chunk) {
     const index_t begin = chunks.begin(chunk), end = chunks.end(chunk, rows);
-    std::vector<T> m(features, T(0)), q(features, T(0));
+    T* m = sums.data() + 2 * chunk * features;
+    T* q = m + features;
     for (index_t r = begin; r < end; ++r) {
       const T* xr = x + r * features;
       for (index_t c = 0; c < features; ++c) m[c] += xr[c];
@@ -94,8 +96,8 @@ void batch_norm_forward_training(const T* x, index_t rows, index_t features, con
         q[c] += deviation * deviation;
       }
     }
-    std::copy(m.begin(), m.end(), chunk_mean.begin() + chunk * features);
-    std::copy(q.begin(), q.end(), chunk_m2.begin() + chunk * features);
+    std::copy(m, m + features, chunk_mean.begin() + chunk * features);
+    std::copy(q, q + features, chunk_m2.begin() + chunk * features);
   });
 
   // Merge the chunks in chunk order (Chan, Golub and LeVeque's pairwise update), per feature.
@@ -134,8 +136,10 @@ void batch_norm_backward(const T* dy, const T* x, index_t rows, index_t features
   const Chunks chunks(rows, features);
   // Per chunk: Σ dy and Σ dy (x - mean); merged in chunk order below.
   std::vector<double> chunk_dy(chunks.count * features), chunk_dy_x(chunks.count * features);
+  std::vector<T> sums(2 * chunks.count * features, T(0));  // each chunk's sums in T, before widening
   for_each_chunk(chunks, false, [&](index_t chunk) {
-    std::vector<T> s(features, T(0)), t(features, T(0));
+    T* s = sums.data() + 2 * chunk * features;
+    T* t = s + features;
     for (index_t r = chunks.begin(chunk), end = chunks.end(chunk, rows); r < end; ++r) {
       const T* xr = x + r * features;
       const T* dyr = dy + r * features;
@@ -144,8 +148,8 @@ void batch_norm_backward(const T* dy, const T* x, index_t rows, index_t features
         t[c] += dyr[c] * (xr[c] - mean[c]);
       }
     }
-    std::copy(s.begin(), s.end(), chunk_dy.begin() + chunk * features);
-    std::copy(t.begin(), t.end(), chunk_dy_x.begin() + chunk * features);
+    std::copy(s, s + features, chunk_dy.begin() + chunk * features);
+    std::copy(t, t + features, chunk_dy_x.begin() + chunk * features);
   });
 
   // dx = k dy + p (x - mean) + q per feature, with k = gamma / σ, p = -k dgamma / (σ rows) and
