@@ -286,6 +286,14 @@ def test_bad_layer_arguments_are_named(make, error, match):
         make()
 
 
+def test_mixed_float_dtypes_are_refused_as_everywhere():
+    x, w = np.ones((1, 4, 4, 2), np.float32), np.ones((3, 3, 2, 2), np.float32)
+    with pytest.raises(TypeError, match="share one float dtype"):
+        fastnn.ops.conv(x, w.astype(np.float64))
+    with pytest.raises(TypeError, match="share one float dtype"):
+        fastnn.ops.conv_backward(np.ones((1, 2, 2, 2)), x, w)  # a float64 dy
+
+
 def test_layer_rejects_wrong_rank_and_too_small_inputs():
     with pytest.raises(ValueError, match="height, width, channels"):
         Conv2D(4, 3).forward(np.ones((2, 5, 3)))

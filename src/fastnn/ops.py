@@ -184,16 +184,15 @@ def conv_backward(dy, x, w, y=None, *, strides=1, padding="valid", dilation=1, a
     are the patches' products with g and g's sums over batch and positions; dx adds each
     patch's gradient back where it was read (None when ``input_grad`` is False).
     """
+    dy, x, w, y = check.float_arrays(dy=dy, x=x, w=w, y=y)  # one dtype for all, as everywhere
     x, w, _, windows, settings = _conv_operands(x, w, None, strides, padding, dilation)
-    (dy,) = check.float_arrays(dy=dy)
     shape = (x.shape[0], *windows.out, w.shape[-1])
-    dy = check.contiguous(_shaped(dy.astype(x.dtype, copy=False), shape, "dy"))
+    dy = check.contiguous(_shaped(dy, shape, "dy"))
     act, alpha = _activation(activation, alpha)
     if y is None and act != "identity":
         raise ValueError(f"Argument `y` is needed for activation={act!r} (its derivative is taken from y)")
     if y is not None:
-        (y,) = check.float_arrays(y=y)
-        y = check.contiguous(_shaped(y.astype(x.dtype, copy=False), shape, "y"))
+        y = check.contiguous(_shaped(y, shape, "y"))
     dx = np.empty(x.shape, x.dtype) if check.boolean(input_grad, "input_grad") else None
     dw, db = np.empty(w.shape, x.dtype), np.empty(w.shape[-1], x.dtype)
     _core.conv_backward(_as_5d(dy), _as_5d(x), _as_5d(w, kernel=True), None if y is None else _as_5d(y),

@@ -76,6 +76,7 @@ class _Conv(_SpatialLayer):
 
     def backward(self, dy):
         x, y, kernel, alpha = self._cache
+        dy = np.asarray(dy, dtype=self.dtype)  # as Dense: a gradient arrives in the layer's dtype
         dx, dW, db = ops.conv_backward(dy, x, self.params["W"], y, activation=kernel, alpha=alpha,
                                        input_grad=self.input_grad, **self._settings())
         self.grads["W"], self.grads["b"] = dW, db
