@@ -81,6 +81,21 @@ index_t output_row(const PoolGeometry& g, index_t n, index_t d, index_t h, index
   return ((n * g.out[0] + d) * g.out[1] + h) * g.out[2] + w;
 }
 
+// Calls body(output row, d, h, w) for every output whose window holds input (n, id, ih, iw), in
+// output order: the backward passes gather in this fixed order, so their sums do not depend on
+// the thread count.
+template <class Body>
+void for_each_covering_output(const PoolGeometry& g, index_t n, index_t id, index_t ih, index_t iw, Body&& body) {
+  const Range rd = covering(g, 0, id), rh = covering(g, 1, ih), rw = covering(g, 2, iw);
+  for (index_t od = rd.first; od <= rd.last; ++od) {
+    const Span d = window(g, 0, od);
+    for (index_t oh = rh.first; oh <= rh.last; ++oh) {
+      const Span h = window(g, 1, oh);
+      for (index_t ow = rw.first; ow <= rw.last; ++ow) body(output_row(g, n, od, oh, ow), d, h, window(g, 2, ow));
+    }
+  }
+}
+
 }  // namespace
 
 PoolGeometry PoolGeometry::make(index_t batch, const std::vector<index_t>& spatial, index_t channels,
@@ -157,22 +172,15 @@ void max_pool_backward(const T* dy, const std::int32_t* argmax, const PoolGeomet
   for_each_input(g, [&](index_t row, index_t n, index_t id, index_t ih, index_t iw) {
     T* dxr = dx + row * channels;
     std::fill(dxr, dxr + channels, T(0));
-    const Range rd = covering(g, 0, id), rh = covering(g, 1, ih), rw = covering(g, 2, iw);
-    for (index_t od = rd.first; od <= rd.last; ++od) {
-      for (index_t oh = rh.first; oh <= rh.last; ++oh) {
-        for (index_t ow = rw.first; ow <= rw.last; ++ow) {
-          const index_t o = output_row(g, n, od, oh, ow);
-          const auto position = std::int32_t(((id - window(g, 0, od).origin) * g.pool[1] + (ih - window(g, 1, oh).origin)) *
-                                                 g.pool[2] + (iw - window(g, 2, ow).origin));
-          const T* dyr = dy + o * channels;
-          const std::int32_t* ar = argmax + o * channels;
-          for (index_t c = 0; c < channels; ++c) {
-            const T gradient = dyr[c];  // loaded unconditionally: the select vectorizes
-            dxr[c] += ar[c] == position ? gradient : T(0);
-          }
-        }
+    for_each_covering_output(g, n, id, ih, iw, [&](index_t o, Span d, Span h, Span w) {
+      const auto position = std::int32_t(((id - d.origin) * g.pool[1] + (ih - h.origin)) * g.pool[2] + (iw - w.origin));
+      const T* dyr = dy + o * channels;
+      const std::int32_t* ar = argmax + o * channels;
+      for (index_t c = 0; c < channels; ++c) {
+        const T gradient = dyr[c];  // loaded unconditionally: the select vectorizes
+        dxr[c] += ar[c] == position ? gradient : T(0);
       }
-    }
+    });
   });
 }
 
@@ -201,19 +209,11 @@ void average_pool_backward(const T* dy, const PoolGeometry& g, T* dx) {
   for_each_input(g, [&](index_t row, index_t n, index_t id, index_t ih, index_t iw) {
     T* dxr = dx + row * channels;
     std::fill(dxr, dxr + channels, T(0));
-    const Range rd = covering(g, 0, id), rh = covering(g, 1, ih), rw = covering(g, 2, iw);
-    for (index_t od = rd.first; od <= rd.last; ++od) {
-      const Span d = window(g, 0, od);
-      for (index_t oh = rh.first; oh <= rh.last; ++oh) {
-        const Span h = window(g, 1, oh);
-        for (index_t ow = rw.first; ow <= rw.last; ++ow) {
-          const Span w = window(g, 2, ow);
-          const T inverse_count = T(1.0 / double((d.end - d.begin) * (h.end - h.begin) * (w.end - w.begin)));
-          const T* dyr = dy + output_row(g, n, od, oh, ow) * channels;
-          for (index_t c = 0; c < channels; ++c) dxr[c] += dyr[c] * inverse_count;
-        }
-      }
-    }
+    for_each_covering_output(g, n, id, ih, iw, [&](index_t o, Span d, Span h, Span w) {
+      const T inverse_count = T(1.0 / double((d.end - d.begin) * (h.end - h.begin) * (w.end - w.begin)));
+      const T* dyr = dy + o * channels;
+      for (index_t c = 0; c < channels; ++c) dxr[c] += dyr[c] * inverse_count;
+    });
   });
 }
 
