@@ -112,3 +112,31 @@ def test_unknown_isa_name_fails_the_import_clearly():
     done = subprocess.run([sys.executable, "-c", "import fastnn"], env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode != 0
     assert "FASTNN_ISA must be one of 'generic', 'avx2', 'avx512'. Received: FASTNN_ISA='sse9'" in done.stderr
+
+
+def test_gemm_blocking_override_is_applied_and_stays_exact():
+    """FASTNN_GEMM_BLOCKING (for tuning) replaces the derived blocking, rounded to the tile, and
+    products stay correct at sizes that cross the new block boundaries."""
+    code = """
+import json, numpy as np, fastnn
+g = fastnn.cpu_info()["gemm"]["float32"]
+rng = np.random.default_rng(0)
+a, b = rng.standard_normal((61, 45)), rng.standard_normal((45, 70))
+error = float(np.max(np.abs(fastnn.ops.matmul(a, b) - a @ b)))
+print(json.dumps({"mc": g["mc"], "kc": g["kc"], "nc": g["nc"], "mr": g["mr"], "nr": g["nr"], "error": error}))
+"""
+    env = dict(os.environ, FASTNN_GEMM_BLOCKING="29,17,33")
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    got = json.loads(done.stdout)
+    assert (got["mc"], got["kc"], got["nc"]) == (29 // got["mr"] * got["mr"], 17, 33 // got["nr"] * got["nr"])
+    assert got["error"] < 1e-12
+
+
+@pytest.mark.parametrize("value", ["1,2", "0,64,4096", "256,0,4096", "256,64,4096,1", "a,b,c", "256,64,4096x"])
+def test_bad_gemm_blocking_fails_the_import_clearly(value):
+    env = dict(os.environ, FASTNN_GEMM_BLOCKING=value)
+    done = subprocess.run([sys.executable, "-c", "import fastnn"], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert "FASTNN_GEMM_BLOCKING must be 'MC,KC,NC'" in done.stderr
+    assert f"Received: FASTNN_GEMM_BLOCKING='{value}'" in done.stderr

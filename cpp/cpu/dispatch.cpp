@@ -1,6 +1,7 @@
 #include "dispatch.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
@@ -31,9 +32,26 @@ Isa isa_cap_from_environment() {
                               name + "'");
 }
 
+// FASTNN_GEMM_BLOCKING="MC,KC,NC" replaces the blocking derived from the caches (for tuning
+// on a new machine; values are rounded down to multiples of the tile); unset or empty: derived.
+GemmBlocking blocking_from_environment(index_t mr, index_t nr, std::size_t element_size) {
+  GemmBlocking derived = derive_blocking(mr, nr, element_size, cache_sizes());
+  const char* value = std::getenv("FASTNN_GEMM_BLOCKING");
+  if (value == nullptr || *value == '\0') return derived;
+  long long mc = 0, kc = 0, nc = 0;
+  char tail = 0;
+  if (std::sscanf(value, "%lld,%lld,%lld%c", &mc, &kc, &nc, &tail) != 3 || mc < mr || kc < 1 || nc < nr) {
+    throw std::invalid_argument("Environment variable FASTNN_GEMM_BLOCKING must be 'MC,KC,NC' with MC >= " +
+                                std::to_string(mr) + ", KC >= 1 and NC >= " + std::to_string(nr) +
+                                ". Received: FASTNN_GEMM_BLOCKING='" + value + "'");
+  }
+  return GemmBlocking{mr, nr, static_cast<index_t>(kc), static_cast<index_t>(mc) / mr * mr,
+                      static_cast<index_t>(nc) / nr * nr};
+}
+
 template <class T>
 GemmKernel<T> make_gemm_kernel(GemmUkernel<T> ukernel, const char* name, index_t mr, index_t nr) {
-  return GemmKernel<T>{ukernel, name, derive_blocking(mr, nr, sizeof(T), cache_sizes())};
+  return GemmKernel<T>{ukernel, name, blocking_from_environment(mr, nr, sizeof(T))};
 }
 
 KernelTable build_table() {
