@@ -293,7 +293,8 @@ class TorchMember:
     def instrumented(self, clock):
         """Under torch.profiler: afterwards the clock holds addmm's and mm's self CPU time."""
         profiler = self.torch.profiler
-        with profiler.profile(activities=[profiler.ProfilerActivity.CPU]) as prof:
+        # acc_events: one profiling cycle holds the whole epoch (PyTorch 2.11 warns without it).
+        with profiler.profile(activities=[profiler.ProfilerActivity.CPU], acc_events=True) as prof:
             yield
         for event in prof.key_averages():
             if event.key in ("aten::addmm", "aten::mm"):
