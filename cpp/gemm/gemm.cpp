@@ -102,9 +102,7 @@ void gemm_thread(const GemmPlan<T>& plan, index_t thread) {
       const index_t kc = std::min(bs.kc, g.k - pc);
       const bool first = pc == 0, last = pc + kc == g.k;
       if (!b_in_place) {
-        for (index_t col = 0; col < nc; col += nr) {
-          pack_b_panel(g.b, pc, jc + col, kc, std::min(nr, nc - col), nr, packed_b + col * kc);
-        }
+        pack_b(g.b, pc, jc, kc, nc, nr, packed_b);
       } else if (nc % nr) {
         pack_b_panel(g.b, pc, jc + nc - nc % nr, kc, nc % nr, nr, packed_b);
       }

@@ -1,6 +1,7 @@
 #include "pack.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 namespace fastnn {
 namespace {
@@ -17,6 +18,8 @@ void pack_full_a_panel(const T* src, index_t rs, index_t cs, index_t kc, T* dst)
 #pragma GCC unroll 16
       for (int i = 0; i < MR; ++i) dst[i] = rows[i][p];
     }
+  } else if (rs == 1) {  // transposed A (X^T in dW = X^T dY): one contiguous MR-wide copy per k step
+    for (index_t p = 0; p < kc; ++p, dst += MR) std::memcpy(dst, src + p * cs, sizeof(T) * MR);
   } else {
     for (index_t p = 0; p < kc; ++p, dst += MR) {
       const T* column = src + p * cs;
@@ -43,11 +46,7 @@ bool pack_full_a_panel(index_t mr, const T* src, index_t rs, index_t cs, index_t
 template <int NR, class T>
 void pack_full_b_panel(const T* src, index_t rs, index_t cs, index_t kc, T* dst) {
   if (cs == 1) {
-    for (index_t p = 0; p < kc; ++p, dst += NR) {
-      const T* row = src + p * rs;
-#pragma GCC unroll 32
-      for (int j = 0; j < NR; ++j) dst[j] = row[j];
-    }
+    for (index_t p = 0; p < kc; ++p, dst += NR) std::memcpy(dst, src + p * rs, sizeof(T) * NR);
   } else {
     const T* columns[NR];
     for (int j = 0; j < NR; ++j) columns[j] = src + j * cs;
@@ -66,6 +65,30 @@ bool pack_full_b_panel(index_t nr, const T* src, index_t rs, index_t cs, index_t
     case 8: pack_full_b_panel<8>(src, rs, cs, kc, dst); return true;
     case 16: pack_full_b_panel<16>(src, rs, cs, kc, dst); return true;
     case 32: pack_full_b_panel<32>(src, rs, cs, kc, dst); return true;
+    default: return false;
+  }
+}
+
+// The full panels of a row-major B block, swept row by row: each of the kc rows is read once,
+// front to back, and its NR-wide pieces go to their panels. Reading panel by panel instead
+// touches a new cache line every k step at a stride of a whole row, which the prefetchers do
+// not follow: measured 0.13 against 0.28 ns per element (784 x 512, from L3).
+template <int NR, class T>
+void pack_b_rows(const T* src, index_t rs, index_t kc, index_t panels, T* dst) {
+  for (index_t p = 0; p < kc; ++p) {
+    const T* row = src + p * rs;
+    T* out = dst + p * NR;
+    for (index_t panel = 0; panel < panels; ++panel, row += NR, out += kc * NR) std::memcpy(out, row, sizeof(T) * NR);
+  }
+}
+
+template <class T>
+bool pack_b_rows(index_t nr, const T* src, index_t rs, index_t kc, index_t panels, T* dst) {
+  switch (nr) {
+    case 4: pack_b_rows<4>(src, rs, kc, panels, dst); return true;
+    case 8: pack_b_rows<8>(src, rs, kc, panels, dst); return true;
+    case 16: pack_b_rows<16>(src, rs, kc, panels, dst); return true;
+    case 32: pack_b_rows<32>(src, rs, kc, panels, dst); return true;
     default: return false;
   }
 }
@@ -121,9 +144,18 @@ void pack_b_panel(const MatrixView<T>& b, index_t row, index_t col, index_t kc, 
   }
 }
 
+template <class T>
+void pack_b(const MatrixView<T>& b, index_t row, index_t col, index_t kc, index_t nc, index_t nr, T* dst) {
+  index_t full = b.cs == 1 ? nc / nr : 0;
+  if (full > 0 && !pack_b_rows(nr, b.data + row * b.rs + col, b.rs, kc, full, dst)) full = 0;
+  for (index_t j = full * nr; j < nc; j += nr) pack_b_panel(b, row, col + j, kc, std::min(nr, nc - j), nr, dst + j * kc);
+}
+
 template void pack_a<float>(const MatrixView<float>&, index_t, index_t, index_t, index_t, index_t, float*);
 template void pack_a<double>(const MatrixView<double>&, index_t, index_t, index_t, index_t, index_t, double*);
 template void pack_b_panel<float>(const MatrixView<float>&, index_t, index_t, index_t, index_t, index_t, float*);
 template void pack_b_panel<double>(const MatrixView<double>&, index_t, index_t, index_t, index_t, index_t, double*);
+template void pack_b<float>(const MatrixView<float>&, index_t, index_t, index_t, index_t, index_t, float*);
+template void pack_b<double>(const MatrixView<double>&, index_t, index_t, index_t, index_t, index_t, double*);
 
 }  // namespace fastnn

@@ -25,4 +25,9 @@ void pack_a(const MatrixView<T>& a, index_t row, index_t col, index_t mc, index_
 template <class T>
 void pack_b_panel(const MatrixView<T>& b, index_t row, index_t col, index_t kc, index_t n, index_t nr, T* dst);
 
+// Packs op(B)[row : row + kc, col : col + nc] into ceil(nc / nr) consecutive micro-panels
+// (each kc * nr values); columns past nc in the last one are zero.
+template <class T>
+void pack_b(const MatrixView<T>& b, index_t row, index_t col, index_t kc, index_t nc, index_t nr, T* dst);
+
 }  // namespace fastnn
