@@ -2,6 +2,8 @@
 sizes around each block size of the GEMM in use, strided/transposed/broadcast views, and
 bitwise reproducibility across thread counts."""
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -113,6 +115,33 @@ def test_operands_read_in_place_equal_packed_ones_bitwise(rng, dtype, m, n, k):
     np.testing.assert_array_equal(fastnn.ops.matmul(a, np.asfortranarray(b)), reference)
     np.testing.assert_array_equal(fastnn.ops.matmul(np.asfortranarray(a), b), reference)
     assert_matches_reference(reference, a, b)
+
+
+def tile_use(m, n, mr, nr):
+    return m / (-(-m // mr) * mr) * n / (-(-n // nr) * nr)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("trans_a, trans_b", TRANSPOSES)
+def test_narrow_outputs_computed_transposed_equal_wide_ones_bitwise(rng, dtype, trans_a, trans_b):
+    """A narrow C (n = 10 against NR = 16 or 32) is computed as C^T = B^T A^T, long side along
+    the vector lanes. Each element is still one chain of FMAs over k in the same order, so it
+    equals, bit for bit, the same columns of a wide product (computed the usual way)."""
+    bs = blocking(dtype)
+    mr, nr = bs["mr"], bs["nr"]
+    if mr == nr:
+        pytest.skip(f"the {mr}x{nr} tile is square: transposing a product never fills more of it")
+    narrow_shapes = [(m, n) for m in (128, 2 * nr, 4 * nr + 1, 8 * nr + 3) for n in (1, 2, 3, 10, nr // 2 + 1)
+                     if tile_use(n, m, mr, nr) > 1.25 * tile_use(m, n, mr, nr)]  # those that take the transposed path
+    assert len(narrow_shapes) >= 4, narrow_shapes
+    for (m, n), k in itertools.product(narrow_shapes, (1, bs["kc"] + 1)):
+        wide = 4 * nr
+        assert not tile_use(wide, m, mr, nr) > 1.25 * tile_use(m, wide, mr, nr)  # the usual path
+        a, b_wide = operands(rng, m, wide, k, dtype, trans_a, trans_b)
+        b = b_wide[:n] if trans_b else b_wide[:, :n]
+        narrow = fastnn.ops.matmul(a, b, trans_a=trans_a, trans_b=trans_b)
+        np.testing.assert_array_equal(narrow, fastnn.ops.matmul(a, b_wide, trans_a=trans_a, trans_b=trans_b)[:, :n])
+        assert_matches_reference(narrow, a, b, trans_a, trans_b)
 
 
 def test_misaligned_strides_are_handled():
