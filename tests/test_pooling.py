@@ -119,6 +119,45 @@ def test_max_pool_ties_go_to_the_first_and_nan_wins():
     np.testing.assert_array_equal(dx[0, :, :, 1], [[0, 0], [0, 1]])
 
 
+@pytest.mark.parametrize("padding", ["valid", "same"])
+def test_float32_and_float64_max_pooling_agree_on_ties_nan_and_infinities(rng, padding):
+    """Many channels (the loops vectorize over them), ties, NaN and windows of -inf (the first
+    position wins, also when the window starts in the padding): both dtypes give the same
+    arg-max and values."""
+    x = rng.integers(-2, 3, size=(2, 5, 7, 35)).astype(np.float32)  # small integers: many ties
+    x[0, 1, 2, 3] = np.nan
+    x[1, 4, 6, 20] = np.nan
+    x[:, :3, :3, 17] = -np.inf
+    y, argmax = ops.max_pool(x, 3, strides=2, padding=padding)
+    y64, argmax64 = ops.max_pool(x.astype(np.float64), 3, strides=2, padding=padding)
+    np.testing.assert_array_equal(argmax, argmax64)
+    np.testing.assert_array_equal(y, y64.astype(np.float32))
+    assert np.isnan(y).any() and np.isneginf(y).any()
+
+
+@pytest.mark.parametrize("kind", ["max", "average"])
+def test_out_is_written_in_place(rng, kind):
+    x = rng.normal(size=(2, 6, 6, 20)).astype(np.float32)
+    dy = rng.normal(size=(2, 3, 3, 20)).astype(np.float32)
+    y_out, dx_out = np.full((2, 3, 3, 20), np.nan, np.float32), np.full(x.shape, np.nan, np.float32)
+    if kind == "max":
+        y, argmax = ops.max_pool(x, 2)
+        argmax_out = np.full(y.shape, -1, np.int32)
+        got = ops.max_pool(x, 2, out=(y_out, argmax_out))
+        assert got[0] is y_out and got[1] is argmax_out
+        np.testing.assert_array_equal(argmax_out, argmax)
+        dx = ops.max_pool_backward(dy, argmax, x.shape, 2, out=dx_out)
+        expected_dx = ops.max_pool_backward(dy, argmax, x.shape, 2)
+    else:
+        y = ops.average_pool(x, 2)
+        assert ops.average_pool(x, 2, out=y_out) is y_out
+        dx = ops.average_pool_backward(dy, x.shape, 2, out=dx_out)
+        expected_dx = ops.average_pool_backward(dy, x.shape, 2)
+    assert dx is dx_out
+    np.testing.assert_array_equal(y_out, y)
+    np.testing.assert_array_equal(dx_out, expected_dx)
+
+
 def test_same_padding_averages_over_valid_elements_only():
     """TensorFlow's rule (count_include_pad=False): 5x5 of 1..25, 5x5 windows, stride 1, "same"."""
     x = np.arange(1, 26, dtype=np.float64).reshape(1, 5, 5, 1)
@@ -280,3 +319,13 @@ def test_ops_reject_bad_input(rng):
         ops.max_pool_backward(np.ones((1, 3, 2, 2)), argmax, (1, 4, 4, 2), 2)
     with pytest.raises(TypeError, match="`argmax`"):
         ops.max_pool_backward(y, argmax.astype(np.int64), (1, 4, 4, 2), 2)
+    x = rng.normal(size=(1, 4, 4, 2))
+    with pytest.raises(TypeError, match="`out` must be None or a pair"):
+        ops.max_pool(x, 2, out=np.empty((1, 2, 2, 2)))
+    with pytest.raises(ValueError, match="`out` must have dtype int32"):
+        ops.max_pool(x, 2, out=(np.empty((1, 2, 2, 2)), np.empty((1, 2, 2, 2))))
+    with pytest.raises(ValueError, match=r"`out` must have shape \(1, 2, 2, 2\)"):
+        ops.average_pool(x, 2, out=np.empty((1, 2, 2, 3)))
+    memory = np.ones(32)
+    with pytest.raises(ValueError, match="`out` overlaps an input"):
+        ops.average_pool_backward(memory[:8].reshape(1, 2, 2, 2), x.shape, 2, out=memory.reshape(x.shape))

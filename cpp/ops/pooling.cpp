@@ -1,6 +1,7 @@
 #include "pooling.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -184,22 +185,64 @@ void max_pool_backward(const T* dy, const std::int32_t* argmax, const PoolGeomet
   });
 }
 
+#if defined(__GNUC__)
+// Sums of one cache line of channels over a window, held in four 16-byte vector registers (GCC
+// and Clang vector extensions: SSE2 on x86-64, NEON on Arm). A plain local array of sums stayed
+// in memory, loaded and stored at every window position: average pooling ran 1.6x slower.
+template <class T>
+struct LineSum {
+  typedef T Vector __attribute__((vector_size(16)));
+  static constexpr index_t kLanes = 16 / sizeof(T), kWidth = 4 * kLanes;
+  Vector part[4] = {};
+
+  void add(const T* x) {
+    for (int v = 0; v < 4; ++v) {
+      Vector value;
+      std::memcpy(&value, x + v * kLanes, sizeof(Vector));
+      part[v] += value;
+    }
+  }
+  void store_scaled(T* y, T scale) const {
+    for (int v = 0; v < 4; ++v) {
+      const Vector value = part[v] * scale;
+      std::memcpy(y + v * kLanes, &value, sizeof(Vector));
+    }
+  }
+};
+#endif
+
 template <class T>
 void average_pool(const T* x, const PoolGeometry& g, T* y) {
   const index_t channels = g.channels;
+#if defined(__GNUC__)
+  const index_t full = channels / LineSum<T>::kWidth * LineSum<T>::kWidth;
+#else
+  const index_t full = 0;  // no vector extensions: every channel through the plain loop
+#endif
   for_each_output(g, [&](index_t row, index_t n, Span d, Span h, Span w) {
     T* yr = y + row * channels;
-    std::fill(yr, yr + channels, T(0));
-    for (index_t id = d.begin; id < d.end; ++id) {
-      for (index_t ih = h.begin; ih < h.end; ++ih) {
-        for (index_t iw = w.begin; iw < w.end; ++iw) {
-          const T* xr = x + input_row(g, n, id, ih, iw) * channels;
-          for (index_t c = 0; c < channels; ++c) yr[c] += xr[c];
+    const T inverse_count = T(1.0 / double((d.end - d.begin) * (h.end - h.begin) * (w.end - w.begin)));
+    const auto for_each_position = [&](auto&& body) {
+      for (index_t id = d.begin; id < d.end; ++id) {
+        for (index_t ih = h.begin; ih < h.end; ++ih) {
+          for (index_t iw = w.begin; iw < w.end; ++iw) body(x + input_row(g, n, id, ih, iw) * channels);
         }
       }
+    };
+#if defined(__GNUC__)
+    for (index_t c0 = 0; c0 < full; c0 += LineSum<T>::kWidth) {
+      LineSum<T> sum;
+      for_each_position([&](const T* xr) { sum.add(xr + c0); });
+      sum.store_scaled(yr + c0, inverse_count);
     }
-    const T inverse_count = T(1.0 / double((d.end - d.begin) * (h.end - h.begin) * (w.end - w.begin)));
-    for (index_t c = 0; c < channels; ++c) yr[c] *= inverse_count;
+#endif
+    if (full < channels) {  // the last channels, one at a time (same order of additions)
+      std::fill(yr + full, yr + channels, T(0));
+      for_each_position([&](const T* xr) {
+        for (index_t c = full; c < channels; ++c) yr[c] += xr[c];
+      });
+      for (index_t c = full; c < channels; ++c) yr[c] *= inverse_count;
+    }
   });
 }
 

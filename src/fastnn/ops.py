@@ -405,7 +405,7 @@ def pool_output_shape(spatial, pool_size, strides=None, padding="valid"):
     return _spatial.windows(spatial, pool_size, strides, (1,) * len(spatial), padding, what="pool_size").out
 
 
-def max_pool(x, pool_size, *, strides=None, padding="valid"):
+def max_pool(x, pool_size, *, strides=None, padding="valid", out=None):
     """Max pooling of a channels-last (batch, *spatial, channels) array, 1 to 3 spatial axes.
 
     Padded positions ("same") never win. Also returns, per output element, the arg-max as its
@@ -415,6 +415,8 @@ def max_pool(x, pool_size, *, strides=None, padding="valid"):
     Args:
         x: (batch, *spatial, channels).
         pool_size, strides, padding: as :func:`pool_output_shape`.
+        out: optional ``(y, argmax)`` to write into: C-contiguous arrays of the output shape, of
+            x's dtype and int32.
 
     Returns:
         (y, argmax): y of shape (batch, *out_spatial, channels) and an int32 argmax of the same shape.
@@ -423,14 +425,17 @@ def max_pool(x, pool_size, *, strides=None, padding="valid"):
         ValueError: a bad rank, pool size, stride or padding name.
     """
     x, pool_size, strides, padding, out_shape = _pool_operands(x, pool_size, strides, padding)
-    y, argmax = np.empty(out_shape, x.dtype), np.empty(out_shape, np.int32)
+    y, argmax = _pair_output(out, "max_pool")
+    y = _output(y, out_shape, x.dtype, inputs=(x,))
+    argmax = _output(argmax, out_shape, np.int32, inputs=(x, y))
     _core.max_pool(x, y, argmax, list(pool_size), list(strides), padding == "same")
     return y, argmax
 
 
-def max_pool_backward(dy, argmax, input_shape, pool_size, *, strides=None, padding="valid"):
+def max_pool_backward(dy, argmax, input_shape, pool_size, *, strides=None, padding="valid", out=None):
     """Gradient of :func:`max_pool`: each output's gradient goes to its window's arg-max (summed
-    where windows overlap). ``input_shape`` is the forward input's full shape."""
+    where windows overlap). ``input_shape`` is the forward input's full shape; ``out`` an
+    optional array of that shape to write into."""
     (dy,) = check.float_arrays(dy=dy)
     input_shape = check.shape(input_shape, "input_shape")
     pool_size, strides, padding, out_shape = _pool_geometry(input_shape, pool_size, strides, padding, "input_shape")
@@ -439,34 +444,35 @@ def max_pool_backward(dy, argmax, input_shape, pool_size, *, strides=None, paddi
     if argmax.dtype != np.int32:
         raise TypeError(f"Argument `argmax` must be the int32 array max_pool returned. Received dtype {argmax.dtype}")
     argmax = check.contiguous(_shaped(argmax, out_shape, "argmax"))
-    dx = np.empty(input_shape, dy.dtype)
+    dx = _output(out, input_shape, dy.dtype, inputs=(dy, argmax))
     _core.max_pool_backward(dy, argmax, dx, list(pool_size), list(strides), padding == "same")
     return dx
 
 
-def average_pool(x, pool_size, *, strides=None, padding="valid"):
+def average_pool(x, pool_size, *, strides=None, padding="valid", out=None):
     """Average pooling of a channels-last (batch, *spatial, channels) array, 1 to 3 spatial axes.
 
     With "same" padding each window is averaged over its valid (non-padded) elements only, as
-    TensorFlow/Keras do (PyTorch's ``count_include_pad=False``). Arguments as :func:`max_pool`.
+    TensorFlow/Keras do (PyTorch's ``count_include_pad=False``). Arguments as :func:`max_pool`,
+    except that ``out`` is a single array.
 
     Returns:
         y: (batch, *out_spatial, channels).
     """
     x, pool_size, strides, padding, out_shape = _pool_operands(x, pool_size, strides, padding)
-    y = np.empty(out_shape, x.dtype)
+    y = _output(out, out_shape, x.dtype, inputs=(x,))
     _core.average_pool(x, y, list(pool_size), list(strides), padding == "same")
     return y
 
 
-def average_pool_backward(dy, input_shape, pool_size, *, strides=None, padding="valid"):
+def average_pool_backward(dy, input_shape, pool_size, *, strides=None, padding="valid", out=None):
     """Gradient of :func:`average_pool`: each output's gradient, divided by its window's count of
-    valid elements, goes to every element of the window."""
+    valid elements, goes to every element of the window. ``out``: as :func:`max_pool_backward`."""
     (dy,) = check.float_arrays(dy=dy)
     input_shape = check.shape(input_shape, "input_shape")
     pool_size, strides, padding, out_shape = _pool_geometry(input_shape, pool_size, strides, padding, "input_shape")
     dy = check.contiguous(_shaped(dy, out_shape, "dy"))
-    dx = np.empty(input_shape, dy.dtype)
+    dx = _output(out, input_shape, dy.dtype, inputs=(dy,))
     _core.average_pool_backward(dy, dx, list(pool_size), list(strides), padding == "same")
     return dx
 
@@ -509,6 +515,15 @@ def _output(out, shape, dtype, inputs):
     if out is None:
         return np.empty(shape, dtype)
     return check.output(out, shape, dtype, inputs=inputs)
+
+
+def _pair_output(out, function):
+    """(first, second) of an ``out`` that must be None or a pair of arrays."""
+    if out is None:
+        return None, None
+    if not isinstance(out, (tuple, list)) or len(out) != 2:
+        raise TypeError(f"{function}: argument `out` must be None or a pair of arrays. Received: {type(out).__name__}")
+    return out
 
 
 def _dense_operands(x, w, b):

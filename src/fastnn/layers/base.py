@@ -122,15 +122,17 @@ class Layer:
             x = x.astype(self.dtype)
         return x
 
-    def _buffer(self, name, shape):
-        """An array of ``shape`` for the result ``name``: reused across calls when
-        ``reuse_buffers`` is set (one per shape: an epoch's short last batch keeps its own)."""
+    def _buffer(self, name, shape, dtype=None):
+        """An array of ``shape`` (and ``dtype``, the layer's by default) for the result ``name``:
+        reused across calls when ``reuse_buffers`` is set (one per shape: an epoch's short last
+        batch keeps its own)."""
+        dtype = self.dtype if dtype is None else np.dtype(dtype)
         if not self.reuse_buffers:
-            return np.empty(shape, self.dtype)
+            return np.empty(shape, dtype)
         key = (name, shape)
         buffer = self._buffers.get(key)
-        if buffer is None or buffer.dtype != self.dtype:
-            buffer = self._buffers[key] = np.empty(shape, self.dtype)
+        if buffer is None or buffer.dtype != dtype:
+            buffer = self._buffers[key] = np.empty(shape, dtype)
         return buffer
 
     def _label(self):

@@ -3,6 +3,8 @@ on the C++ kernels ``fastnn.ops.max_pool`` / ``average_pool`` (one kernel for 1,
 
 from __future__ import annotations
 
+import numpy as np
+
 from .. import _validation as check
 from .. import ops
 from .base import _SpatialLayer
@@ -40,15 +42,20 @@ class _Pooling(_SpatialLayer):
         x = self._prepare_input(x)
         settings = dict(strides=self.strides, padding=self.padding)
         if self.kind == "max":
-            y, argmax = ops.max_pool(x, self.pool_size, **settings)
+            out = None
+            if training:  # outputs a caller may keep (inference) are always fresh arrays
+                out_shape = (x.shape[0], *self.output_shape(x.shape[1:]))
+                out = (self._buffer("y", out_shape), self._buffer("argmax", out_shape, np.int32))
+            y, argmax = ops.max_pool(x, self.pool_size, **settings, out=out)
         else:
-            y, argmax = ops.average_pool(x, self.pool_size, **settings), None
+            out = self._buffer("y", (x.shape[0], *self.output_shape(x.shape[1:]))) if training else None
+            y, argmax = ops.average_pool(x, self.pool_size, **settings, out=out), None
         self._cache = (x.shape, argmax)
         return y
 
     def backward(self, dy):
         shape, argmax = self._cache
-        settings = dict(strides=self.strides, padding=self.padding)
+        settings = dict(strides=self.strides, padding=self.padding, out=self._buffer("dx", shape))
         if self.kind == "max":
             return ops.max_pool_backward(dy, argmax, shape, self.pool_size, **settings)
         return ops.average_pool_backward(dy, shape, self.pool_size, **settings)
