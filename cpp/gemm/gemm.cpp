@@ -73,11 +73,12 @@ struct GemmPlan {
                          // are written transposed into the caller's C
 };
 
+constexpr index_t kMaxTransposedTile = 14 * 32;  // the largest micro-kernel tile (AVX-512 float32)
+
 // One MR x NR tile of a transposed problem: computed in a scratch tile, then written transposed
 // into the caller's C, whose block at (col, row) it is; the epilogue sees that block as usual.
 // The kernel runs the same sums in the same order as it would on the caller's own problem
 // (each element is one FMA chain over k, and a*b == b*a exactly), so C is bitwise the same.
-constexpr index_t kMaxTransposedTile = 14 * 32;  // the largest micro-kernel tile (AVX-512 float32)
 
 template <class T>
 void transposed_tile(const GemmPlan<T>& plan, index_t kc, const T* a, index_t rs_a, index_t cs_a, const T* b,
