@@ -13,8 +13,8 @@
   tensors. Rate: GB/s of input + output (fastnn's int32 arg-max is extra traffic, not counted).
   fastnn writes into arrays allocated once (``out=``), as the pooling layers do inside ``fit``;
   PyTorch's caching allocator does the same for its outputs. (With a fresh 4 MB y and 4 MB
-  arg-max per call, `perf` put 13-19% of max pooling's samples in page faults and in the kernel
-  zeroing the new pages.)
+  arg-max per call, `perf` put about 20% of max pooling's samples in page faults, 13% of them
+  in the kernel zeroing the new pages.)
   Target: >= 1.0x PyTorch.
 
 Every member's result is checked against a float64 NumPy reference before it is timed.
