@@ -239,6 +239,44 @@ def test_categorical_crossentropies_from_extreme_logits(big, dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("batch, classes", [(1, 1), (1, 7), (128, 10), (37, 1000)])
+def test_sparse_logits_path_matches_float64_reference(rng, dtype, batch, classes):
+    """The one-pass C++ loss and gradient against a float64 NumPy softmax, scaled logits included."""
+    z = (rng.standard_normal((batch, classes)) * 30).astype(dtype)
+    labels = rng.integers(0, classes, batch)
+    value, grad = losses.SparseCategoricalCrossentropy().from_logits(labels, z)
+    z64 = z.astype(np.float64)
+    shifted = z64 - z64.max(axis=1, keepdims=True)
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    assert grad.dtype == dtype and grad.shape == z.shape
+    assert value == pytest.approx(-log_p[np.arange(batch), labels].mean(), rel=1e-12, abs=1e-12)
+    expected = (np.exp(log_p) - one_hot(labels, classes)) / batch
+    # exp's argument z - max - log(sum) carries an absolute rounding of a few eps times the
+    # row's largest |z| (hundreds here), which becomes p's relative error; p - 1 cancels, so the
+    # bound scales with the terms, p + 1, not with their difference.
+    magnitude = (np.exp(log_p) + one_hot(labels, classes)) / batch
+    largest = np.abs(z64).max(axis=1, keepdims=True)
+    bound = (4 * np.finfo(dtype).eps + 8 * np.finfo(np.float64).eps * (1 + largest)) * magnitude
+    assert np.all(np.abs(grad - expected) <= bound + np.finfo(dtype).tiny)
+
+
+def test_sparse_logits_path_edge_cases():
+    loss = losses.SparseCategoricalCrossentropy()
+    value, grad = loss.from_logits(np.zeros(0, np.int64), np.zeros((0, 3), np.float32))
+    assert value == 0.0 and grad.shape == (0, 3)
+    assert math.isnan(loss.from_logits(np.array([0, 1]), np.array([[0.0, 1.0], [np.nan, 1.0]]))[0])
+    assert math.isnan(loss.from_logits(np.array([0]), np.array([[np.inf, 1.0]]))[0])
+    with pytest.raises(ValueError, match=r"`labels` must hold class indices in \[0, 3\)\. Received 3"):
+        loss.from_logits(np.array([0, 3]), np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="Received -1"):
+        loss.from_logits(np.array([-1, 0]), np.zeros((2, 3)))
+    with pytest.raises(TypeError, match="integer class labels"):
+        loss.from_logits(np.array([0.0, 1.0]), np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="`labels` has the wrong shape"):
+        loss.from_logits(np.array([0, 1, 2]), np.zeros((2, 3)))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_probabilities_of_exactly_0_and_1_give_finite_values(dtype):
     y = np.array([[1.0, 0.0], [0.0, 1.0]], dtype)
     p = np.array([[0.0, 1.0], [1.0, 0.0]], dtype)  # confidently wrong everywhere

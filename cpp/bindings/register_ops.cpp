@@ -5,6 +5,7 @@
 
 #include "../ops/dropout.hpp"
 #include "../ops/linear.hpp"
+#include "../ops/softmax_cross_entropy.hpp"
 #include "arrays.hpp"
 
 namespace fastnn::bindings {
@@ -19,6 +20,27 @@ LinearParams<T> linear_params(const py::object& bias, index_t n, const std::stri
   params.alpha = T(alpha);
   params.dropout = DropoutParams::make(rate, seed, offset);
   return params;
+}
+
+double sparse_softmax_cross_entropy_binding(const py::array& logits, const py::array& labels, py::array grad) {
+  return dispatch_float(logits, "logits", [&](auto tag) {
+    using T = decltype(tag);
+    if (logits.ndim() != 2) throw std::invalid_argument("Argument `logits` must be 2-D. Received shape " + shape_of(logits));
+    const index_t batch = logits.shape(0), classes = logits.shape(1);
+    require_shape(labels, "labels", {batch});
+    require_shape(grad, "grad", {batch, classes});
+    const T* z = contiguous_input<T>(logits, "logits");
+    const std::int64_t* y = contiguous_input<std::int64_t>(labels, "labels");
+    for (index_t i = 0; i < batch; ++i) {
+      if (y[i] < 0 || y[i] >= classes) {
+        throw std::invalid_argument("Argument `labels` must hold class indices in [0, " + std::to_string(classes) +
+                                    "). Received " + std::to_string(y[i]) + " at position " + std::to_string(i));
+      }
+    }
+    T* g = contiguous_output<T>(grad, "grad");
+    py::gil_scoped_release release;
+    return sparse_softmax_cross_entropy<T>(z, y, batch, classes, g);
+  });
 }
 
 void linear_binding(const py::array& x, const py::array& w, const py::object& bias, py::array out,
@@ -88,6 +110,7 @@ void register_ops(py::module_& m) {
   m.def("linear", &linear_binding, "x"_a, "w"_a, "b"_a, "out"_a, "activation"_a, "alpha"_a, "rate"_a, "seed"_a, "offset"_a);
   m.def("linear_backward", &linear_backward_binding, "dy"_a, "x"_a, "w"_a, "y"_a, "dx"_a, "dw"_a, "db"_a, "activation"_a,
         "alpha"_a, "rate"_a, "seed"_a, "offset"_a);
+  m.def("sparse_softmax_cross_entropy", &sparse_softmax_cross_entropy_binding, "logits"_a, "labels"_a, "grad"_a);
   m.def("dropout", &dropout_binding, "x"_a, "out"_a, "rate"_a, "seed"_a, "offset"_a);
   m.def("dropout_mask", &dropout_mask_binding, "out"_a, "rate"_a, "seed"_a, "offset"_a);
 }

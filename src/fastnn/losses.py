@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _core
 from . import _validation as check
 
 __all__ = ["Loss", "MeanSquaredError", "BinaryCrossentropy", "CategoricalCrossentropy",
@@ -141,13 +142,16 @@ class SparseCategoricalCrossentropy(Loss):
         return grad / max(len(y_pred), 1)
 
     def from_logits(self, y_true, logits):
-        rows = np.arange(len(logits))
-        grad = log_softmax(logits)
-        loss = -np.sum(grad[rows, y_true], dtype=np.float64) / max(len(logits), 1)
-        np.exp(grad, out=grad)  # the softmax, from the same pass
-        grad[rows, y_true] -= 1
-        grad /= max(len(logits), 1)
-        return float(loss), grad
+        # One C++ pass per row (the step's loss took ~80 us as a dozen NumPy calls on (128, 10)).
+        logits = np.asarray(logits)
+        dtype = logits.dtype if logits.dtype in (np.float32, np.float64) else np.float64
+        logits = np.ascontiguousarray(logits, dtype=dtype)
+        labels = np.asarray(y_true)
+        if labels.dtype.kind not in "iu":
+            raise TypeError(f"Argument `y_true` must hold integer class labels. Received dtype {labels.dtype}")
+        grad = np.empty_like(logits)
+        loss = _core.sparse_softmax_cross_entropy(logits, np.ascontiguousarray(labels, dtype=np.int64), grad)
+        return loss, grad
 
 
 def _picked(y_pred, labels):
