@@ -67,6 +67,27 @@ def test_forward_matches_reference(rng, dtype, activation, rate, with_bias):
         assert np.all(np.abs(y - reference) <= forward_bound(x, w, b, reference, scale, dtype))
 
 
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh"])
+def test_float32_sigmoid_and_tanh_are_accurate_over_the_whole_range(activation):
+    """float32 computes e^x with its own branch-free polynomial (vectorized, no libm call): within
+    2 ulp of the float64 function wherever the result is a normal float, within 2 FLT_MIN below,
+    NaN in NaN out, and the limits at infinity. A 1 x 1 identity weight makes y = act(x) exactly."""
+    x = np.concatenate([np.linspace(-100, 100, 200_001), np.geomspace(1e-30, 10, 20_001),
+                        -np.geomspace(1e-30, 10, 20_001), np.linspace(-88, -86, 10_001),
+                        np.linspace(0.6, 0.65, 10_001)]).astype(np.float32)
+    y = fastnn.ops.linear(x[:, None], np.ones((1, 1), np.float32), activation=activation)[:, 0].astype(np.float64)
+    reference = expit(x.astype(np.float64)) if activation == "sigmoid" else np.tanh(x.astype(np.float64))
+    tiny = np.finfo(np.float32).tiny
+    normal = np.abs(reference) >= tiny
+    ulp = np.spacing(np.abs(reference[normal]).astype(np.float32)).astype(np.float64)
+    assert np.all(np.abs(y[normal] - reference[normal]) <= 2 * ulp)
+    assert np.all(np.abs(y[~normal] - reference[~normal]) <= 2 * tiny)
+    special = fastnn.ops.linear(np.array([[np.nan], [np.inf], [-np.inf]], np.float32), np.ones((1, 1), np.float32),
+                                activation=activation)[:, 0]
+    assert np.isnan(special[0])
+    np.testing.assert_allclose(special[1:], [1.0, 0.0] if activation == "sigmoid" else [1.0, -1.0], atol=2 * tiny)
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_fused_dropout_equals_dropout_after_the_layer(rng, dtype):
     x, w, b = make_inputs(rng, 50, 70, 90, dtype)
