@@ -96,7 +96,7 @@ void transposed_tile(const GemmPlan<T>& plan, index_t kc, const T* a, index_t rs
   for (int i = 0; i < m; ++i) {
     for (int j = 0; j < n; ++j) c[j * rs_c + i] = tile[i * nr + j];
   }
-  if (last && plan.epilogue) plan.epilogue->apply(plan.epilogue->context, c, rs_c, col, row, n, m);
+  if (last && plan.epilogue && plan.epilogue->apply) plan.epilogue->apply(plan.epilogue->context, c, rs_c, col, row, n, m);
 }
 
 // Packing copies a panel once so the micro-kernel reuses it from cache in a friendly layout. A
@@ -159,7 +159,15 @@ void gemm_thread(const GemmPlan<T>& plan, index_t thread) {
             }
             T* c = g.c + row * g.rs_c + col;
             plan.ukernel(kc, a, rs_a, cs_a, b, rs_b, c, g.rs_c, m, n, !first);
-            if (last && plan.epilogue) plan.epilogue->apply(plan.epilogue->context, c, g.rs_c, row, col, m, n);
+            if (last && plan.epilogue && plan.epilogue->apply) plan.epilogue->apply(plan.epilogue->context, c, g.rs_c, row, col, m, n);
+          }
+        }
+        if (last && plan.epilogue && plan.epilogue->finish) {  // the block, in the caller's coordinates
+          const TileEpilogue<T>& e = *plan.epilogue;
+          if (plan.transposed) {
+            e.finish(e.context, g.c + jc * g.rs_c + ic, g.rs_c, jc, ic, nc, mc);
+          } else {
+            e.finish(e.context, g.c + ic * g.rs_c + jc, g.rs_c, ic, jc, mc, nc);
           }
         }
       }
@@ -173,7 +181,9 @@ void gemm_empty_reduction(const GemmProblem<T>& g, const TileEpilogue<T>* epilog
   const index_t grain = std::max<index_t>(1, (1 << 16) / std::max<index_t>(g.n, 1));
   parallel_for(g.m, grain, [&](index_t begin, index_t end) {
     for (index_t i = begin; i < end; ++i) std::memset(g.c + i * g.rs_c, 0, sizeof(T) * g.n);
-    if (epilogue) epilogue->apply(epilogue->context, g.c + begin * g.rs_c, g.rs_c, begin, 0, end - begin, g.n);
+    T* c = g.c + begin * g.rs_c;
+    if (epilogue && epilogue->apply) epilogue->apply(epilogue->context, c, g.rs_c, begin, 0, end - begin, g.n);
+    if (epilogue && epilogue->finish) epilogue->finish(epilogue->context, c, g.rs_c, begin, 0, end - begin, g.n);
   });
 }
 

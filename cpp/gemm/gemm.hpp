@@ -6,12 +6,17 @@
 
 namespace fastnn {
 
-// Called once per tile of C right after its last reduction step, while the tile is still in
-// L1: c points at C(row, col), the tile is m x n with row stride rs_c. Must not throw.
+// `apply` is called once per tile of C right after its last reduction step, while the tile is
+// still in L1: c points at C(row, col), the tile is m x n with row stride rs_c. `finish`, when
+// set, is called once per cache block of C (up to MC rows by NC columns, in L2) after all of its
+// tiles: for work that runs better over long rows than over tile rows (dropout's draws).
+// Either may be null; neither may throw.
 template <class T>
 struct TileEpilogue {
-  void (*apply)(const void* context, T* c, index_t rs_c, index_t row, index_t col, index_t m, index_t n);
+  using Function = void (*)(const void* context, T* c, index_t rs_c, index_t row, index_t col, index_t m, index_t n);
+  Function apply;
   const void* context;
+  Function finish = nullptr;
 };
 
 template <class T>
