@@ -79,7 +79,6 @@ constexpr index_t kMaxTransposedTile = 14 * 32;  // the largest micro-kernel til
 // into the caller's C, whose block at (col, row) it is; the epilogue sees that block as usual.
 // The kernel runs the same sums in the same order as it would on the caller's own problem
 // (each element is one FMA chain over k, and a*b == b*a exactly), so C is bitwise the same.
-
 template <class T>
 void transposed_tile(const GemmPlan<T>& plan, index_t kc, const T* a, index_t rs_a, index_t cs_a, const T* b,
                      index_t rs_b, index_t row, index_t col, int m, int n, bool first, bool last) {
