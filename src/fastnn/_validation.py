@@ -180,12 +180,12 @@ def shape(value, name="shape"):
 
 def choice(value, name, allowed):
     """One of the names in `allowed`: a non-string raises TypeError, an unknown name ValueError."""
+    if isinstance(value, str) and value in allowed:  # the common case first: no message built
+        return value
     options = ", ".join(repr(option) for option in allowed)
     if not isinstance(value, str):
         raise TypeError(f"Argument `{name}` must be one of {options}. Received: {name}={value!r}")
-    if value not in allowed:
-        raise ValueError(f"Argument `{name}` must be one of {options}. Received: {name}={value!r}")
-    return value
+    raise ValueError(f"Argument `{name}` must be one of {options}. Received: {name}={value!r}")
 
 
 def output(out, shape_, dtype, name="out", inputs=(), may_alias=()):
