@@ -296,6 +296,24 @@ def test_bad_input_shape_after_build_names_the_expected_shape(rng):
         named.forward(rng.standard_normal((1, 4)))
 
 
+@pytest.mark.parametrize("training", [True, False])
+def test_dense_backward_checks_the_gradient_shape(rng, training):
+    """In training the layer calls its kernel directly; a dy of the wrong shape still gets a clear error."""
+    dense = Dense(3, activation="tanh", seed=0)
+    dense.forward(rng.standard_normal((4, 5)), training=training)
+    with pytest.raises(ValueError, match=r"dy must have the output's shape \(4, 3\). Received shape \(4, 2\)"):
+        dense.backward(rng.standard_normal((4, 2)))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dense_training_and_inference_forward_agree_bitwise(rng, dtype):
+    """Training takes the direct kernel call, inference the public op: same arithmetic."""
+    dense = Dense(7, activation="sigmoid", dtype=dtype, seed=0)
+    x = rng.standard_normal((9, 5)).astype(dtype)
+    inference = dense.forward(x).copy()
+    np.testing.assert_array_equal(dense.forward(x, training=True), inference)
+
+
 def test_dense_on_3d_input_hints_at_flatten(rng):
     with pytest.raises(ValueError, match="Flatten"):
         Dense(3).forward(rng.standard_normal((2, 4, 5)))

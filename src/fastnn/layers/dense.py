@@ -6,6 +6,7 @@ import functools
 
 import numpy as np
 
+from .. import _core
 from .. import _validation as check
 from .. import init as _init
 from .. import ops
@@ -88,8 +89,11 @@ class Dense(Layer):
         rate, seed, offset = 0.0, 0, 0
         if training and self.fused_dropout is not None:
             rate, seed, offset = self.fused_dropout.next_draw(x.shape[0] * self.units)
-        y = ops.linear(x, self.params["W"], self.params["b"], activation=kernel, alpha=alpha, dropout=rate,
-                       seed=seed, offset=offset, out=self._buffer("y", (x.shape[0], self.units)) if training else None)
+        if training:  # the hot path of fit: the layer's own arrays, already valid, straight to the kernel
+            y = self._buffer("y", (x.shape[0], self.units))
+            _core.linear(x, self.params["W"], self.params["b"], y, kernel, alpha, rate, seed, offset)
+        else:
+            y = ops.linear(x, self.params["W"], self.params["b"], activation=kernel, alpha=alpha)
         output = softmax(y) if self.activation == "softmax" and not logits else y
         self._cache = (x, y, output, kernel, alpha, rate, seed, offset)
         return output
@@ -97,13 +101,15 @@ class Dense(Layer):
     def backward(self, dy):
         """Fills grads (with the penalties' gradients) and returns dx (None if ``input_grad`` is False)."""
         x, y, output, kernel, alpha, rate, seed, offset = self._cache
-        dy = np.asarray(dy, dtype=self.dtype)
+        dy = np.ascontiguousarray(dy, dtype=self.dtype)
         if output is not y:  # through the softmax first
             dy = output * (dy - np.sum(dy * output, axis=-1, keepdims=True))
-        out = (self._buffer("dx", x.shape) if self.input_grad else None, self._buffer("dW", self.params["W"].shape),
-               self._buffer("db", self.params["b"].shape))
-        dx, dW, db = ops.linear_backward(dy, x, self.params["W"], y, activation=kernel, alpha=alpha, dropout=rate,
-                                         seed=seed, offset=offset, input_grad=self.input_grad, out=out)
+        if dy.shape != y.shape:
+            raise ValueError(f"{self._label()}: dy must have the output's shape {y.shape}. Received shape {dy.shape}")
+        dx = self._buffer("dx", x.shape) if self.input_grad else None
+        dW, db = self._buffer("dW", self.params["W"].shape), self._buffer("db", self.params["b"].shape)
+        # As in forward: the layer's own arrays go straight to the kernel (it checks shapes and dtypes).
+        _core.linear_backward(dy, x, self.params["W"], y, dx, dW, db, kernel, alpha, rate, seed, offset)
         self.grads["W"], self.grads["b"] = dW, db
         if not self.penalties_in_optimizer:
             _add_penalty_gradients(self)
