@@ -152,6 +152,25 @@ def test_many_chunks_of_samples_match_and_are_thread_count_invariant(rng, stride
     assert_close(dw, want_dw, np.float32, y.size // 8)
 
 
+@pytest.mark.parametrize("input_grad", [True, False])
+def test_backward_out_is_written_in_place(rng, input_grad):
+    x = rng.standard_normal((3, 7, 6, 4)).astype(np.float32)
+    w = rng.standard_normal((3, 3, 4, 5)).astype(np.float32)
+    y = fastnn.ops.conv(x, w, padding="same", activation="relu")
+    dy = rng.standard_normal(y.shape).astype(np.float32)
+    fresh = fastnn.ops.conv_backward(dy, x, w, y, padding="same", activation="relu", input_grad=input_grad)
+    out = (np.full(x.shape, np.nan, np.float32) if input_grad else None, np.full(w.shape, np.nan, np.float32),
+           np.full(5, np.nan, np.float32))
+    got = fastnn.ops.conv_backward(dy, x, w, y, padding="same", activation="relu", input_grad=input_grad, out=out)
+    for array, written, expected in zip(out, got, fresh):
+        assert written is array
+        if expected is not None:
+            np.testing.assert_array_equal(written, expected)
+    with pytest.raises(ValueError, match=r"out\[1\] \(dw\)"):
+        fastnn.ops.conv_backward(dy, x, w, y, padding="same", activation="relu", input_grad=input_grad,
+                                 out=(out[0], np.empty((3, 3, 4, 4), np.float32), out[2]))
+
+
 @pytest.mark.parametrize("size, kernel, stride, dilation, padding, out", [
     (7, 3, 2, 1, "same", 4), (7, 3, 2, 1, "valid", 3), (5, 2, 2, 1, "same", 3), (5, 2, 2, 1, "valid", 2),
     (8, 4, 1, 1, "same", 8), (9, 3, 1, 3, "valid", 3), (9, 3, 3, 3, "same", 3), (1, 3, 1, 1, "same", 1)])

@@ -177,12 +177,13 @@ def conv(x, w, b=None, *, strides=1, padding="valid", dilation=1, activation="id
 
 
 def conv_backward(dy, x, w, y=None, *, strides=1, padding="valid", dilation=1, activation="identity", alpha=0.01,
-                  input_grad=True):
+                  input_grad=True, out=None):
     """Gradients of :func:`conv` with the same settings: ``(dx, dw, db)``.
 
     With ``g = dy * act'(y)`` (y, the forward output, may be None for the identity), dw and db
     are the patches' products with g and g's sums over batch and positions; dx adds each
-    patch's gradient back where it was read (None when ``input_grad`` is False).
+    patch's gradient back where it was read (None when ``input_grad`` is False). ``out``: as
+    :func:`linear_backward`'s, arrays ``(dx, dw, db)`` to write into.
     """
     dy, x, w, y = check.float_arrays(dy=dy, x=x, w=w, y=y)  # one dtype for all, as everywhere
     x, w, _, windows, settings = _conv_operands(x, w, None, strides, padding, dilation)
@@ -193,8 +194,12 @@ def conv_backward(dy, x, w, y=None, *, strides=1, padding="valid", dilation=1, a
         raise ValueError(f"Argument `y` is needed for activation={act!r} (its derivative is taken from y)")
     if y is not None:
         y = check.contiguous(_shaped(y, shape, "y"))
-    dx = np.empty(x.shape, x.dtype) if check.boolean(input_grad, "input_grad") else None
-    dw, db = np.empty(w.shape, x.dtype), np.empty(w.shape[-1], x.dtype)
+    input_grad = check.boolean(input_grad, "input_grad")
+    if out is None:
+        dx = np.empty(x.shape, x.dtype) if input_grad else None
+        dw, db = np.empty(w.shape, x.dtype), np.empty(w.shape[-1], x.dtype)
+    else:
+        dx, dw, db = _gradient_outputs(out, input_grad, x.shape, w.shape, (w.shape[-1],), x.dtype, inputs=(dy, x, w, y))
     _core.conv_backward(_as_5d(dy), _as_5d(x), _as_5d(w, kernel=True), None if y is None else _as_5d(y),
                         None if dx is None else _as_5d(dx), _as_5d(dw, kernel=True), db, *settings, act, alpha)
     return dx, dw, db

@@ -77,8 +77,10 @@ class _Conv(_SpatialLayer):
     def backward(self, dy):
         x, y, kernel, alpha = self._cache
         dy = np.asarray(dy, dtype=self.dtype)  # as Dense: a gradient arrives in the layer's dtype
+        out = (self._buffer("dx", x.shape) if self.input_grad else None, self._buffer("dW", self.params["W"].shape),
+               self._buffer("db", self.params["b"].shape))  # kept across steps inside fit, as Dense's
         dx, dW, db = ops.conv_backward(dy, x, self.params["W"], y, activation=kernel, alpha=alpha,
-                                       input_grad=self.input_grad, **self._settings())
+                                       input_grad=self.input_grad, out=out, **self._settings())
         self.grads["W"], self.grads["b"] = dW, db
         if not self.penalties_in_optimizer:
             _add_penalty_gradients(self)
