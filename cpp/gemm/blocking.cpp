@@ -10,8 +10,10 @@ GemmBlocking derive_blocking(index_t mr, index_t nr, std::size_t element_size, c
   // The kc x NR panel of B that every A micro-panel of a block streams past may fill L1: the
   // micro-kernel reads it at two vector loads per MR broadcasts, which L2 serves as fast, and a
   // deeper panel loads and stores each C tile fewer times. Measured at one thread on a Xeon with
-  // a 48 KiB L1 (AVX-512, NR = 32): KC 384 ran 3-7% faster than 192 (half of L1); on a Zen 3
-  // (AVX2, 32 KiB) 256 and 384 could not be told apart. Capped at 384, the largest measured.
+  // a 48 KiB L1 (AVX-512, NR = 32): KC 384 ran 3-7% faster than 192 (half of L1) at MC 168, 336
+  // and 1358 (one noisy sample at MC 672 went the other way); on a Zen 3 (AVX2, 32 KiB) 256 and
+  // 384 could not be told apart. Capped at 384, a whole 48 KiB L1: 448 and 512 gave 0-4% more
+  // in the same scan, within its noise.
   blocking.kc = std::clamp<index_t>(caches.l1d / (nr * size), 64, 384) / 8 * 8;
   // A third of L2 for the packed A block, the rest for the B panels and C tiles passing through.
   // On the same Xeon (2 MiB L2) MC between 168 and 672 rows made little difference, and half
