@@ -41,15 +41,14 @@ class _Pooling(_SpatialLayer):
         """x: (batch, *spatial, channels) -> (batch, *out_spatial, channels)."""
         x = self._prepare_input(x)
         settings = dict(strides=self.strides, padding=self.padding)
+        # Inside fit the outputs go to kept buffers; outputs a caller may keep (inference) are fresh.
+        shape = (x.shape[0], *self.output_shape(x.shape[1:]))
+        y = self._buffer("y", shape) if training else None
         if self.kind == "max":
-            out = None
-            if training:  # outputs a caller may keep (inference) are always fresh arrays
-                out_shape = (x.shape[0], *self.output_shape(x.shape[1:]))
-                out = (self._buffer("y", out_shape), self._buffer("argmax", out_shape, np.int32))
+            out = (y, self._buffer("argmax", shape, np.int32)) if training else None
             y, argmax = ops.max_pool(x, self.pool_size, **settings, out=out)
         else:
-            out = self._buffer("y", (x.shape[0], *self.output_shape(x.shape[1:]))) if training else None
-            y, argmax = ops.average_pool(x, self.pool_size, **settings, out=out), None
+            y, argmax = ops.average_pool(x, self.pool_size, **settings, out=y), None
         self._cache = (x.shape, argmax)
         return y
 
