@@ -18,8 +18,10 @@ from fastnn.layers import BatchNormalization, Dense, Flatten, ReLU
 
 TOL = {np.float32: dict(rtol=2e-5, atol=2e-5), np.float64: dict(rtol=1e-12, atol=1e-12)}
 GRAD_TOL = dict(rtol=1e-6, atol=1e-8)
-# Row counts around the kernel's chunking (32-row minimum, 16384 values a chunk) and one channel.
-SHAPES = [(1, 3), (2, 1), (31, 5), (33, 64), (700, 3), (5, 4, 3), (3, 5, 4, 2), (2, 3, 4, 5, 6), (4, 300, 70)]
+# Row counts around the kernel's chunking (32-row minimum, 16384 values a chunk), one channel, and
+# feature counts around its slabs (16 doubles, 32 floats: one less, one more, several and a tail).
+SHAPES = [(1, 3), (2, 1), (31, 5), (33, 64), (700, 3), (5, 4, 3), (3, 5, 4, 2), (2, 3, 4, 5, 6), (4, 300, 70),
+          (9, 15), (9, 17), (40, 31), (40, 33)]
 
 
 def reference_forward(x, gamma, beta, epsilon, mean=None, variance=None):
