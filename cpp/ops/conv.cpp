@@ -47,9 +47,21 @@ void for_each_tap(const ConvGeometry& g, index_t o0, index_t o1, index_t o2, Vis
   }
 }
 
-// Output position `row` of the chunk -> its sample and coordinates.
+// Output position `row` of the chunk -> its sample and coordinates. Loops over consecutive rows
+// divide once and then step with next(): four divisions per row took a quarter of the gathering
+// of a small CNN's patches.
 struct OutputPosition {
   index_t sample, o0, o1, o2;
+
+  void next(const ConvGeometry& g) {
+    if (++o2 < g.out[2]) return;
+    o2 = 0;
+    if (++o1 < g.out[1]) return;
+    o1 = 0;
+    if (++o0 < g.out[0]) return;
+    o0 = 0;
+    ++sample;
+  }
 };
 OutputPosition output_position(const ConvGeometry& g, index_t row) {
   const index_t positions = g.out_positions();
@@ -97,8 +109,8 @@ template <class T>
 void gather_patches(const ConvGeometry& g, const T* x, index_t rows, T* patches) {
   const index_t width = g.patch_size(), sample_size = g.in_positions() * g.channels;
   parallel_for(rows, std::max<index_t>(1, 4096 / std::max<index_t>(width, 1)), [&](index_t begin, index_t end) {
-    for (index_t row = begin; row < end; ++row) {
-      const OutputPosition p = output_position(g, row);
+    OutputPosition p = output_position(g, begin);
+    for (index_t row = begin; row < end; ++row, p.next(g)) {
       gather_patch_row(g, x + p.sample * sample_size, p.o0, p.o1, p.o2, patches + row * width);
     }
   });
@@ -114,8 +126,8 @@ void scatter_patches(const ConvGeometry& g, const T* dpatches, index_t samples, 
     for (index_t sample = begin; sample < end; ++sample) {
       T* dxs = dx + sample * sample_size;
       std::fill(dxs, dxs + sample_size, T(0));
-      for (index_t row = sample * positions; row < (sample + 1) * positions; ++row) {
-        const OutputPosition p = output_position(g, row);
+      OutputPosition p = output_position(g, sample * positions);
+      for (index_t row = sample * positions; row < (sample + 1) * positions; ++row, p.next(g)) {
         const T* in = dpatches + row * width;
         for_each_tap(g, p.o0, p.o1, p.o2, [&](index_t tap, index_t at) {
           if (at < 0) return;
