@@ -109,6 +109,45 @@ def test_conv_forward_and_backward_match_the_reference(rng, dtype, padding, stri
     assert_close(db, want_db, dtype, y.size // filters)
 
 
+# Products with 130 columns (filters, or channels for dx's convolution) span at least 4 micro-tiles
+# on every ISA, AVX-512's 32-wide float32 tile included: their patch matrix is gathered while the
+# GEMM packs it instead of being materialized. A patch row of 450 values crosses KC (two blocks of
+# 225: 4.5 taps of 50 channels) and MC, so blocks start mid-tap and mid-line.
+WIDE_CASES = [  # (rank, spatial, kernel, channels, filters)
+    (1, (9,), (3,), 50, 130),
+    (2, (5, 6), (3, 3), 50, 130),
+    (2, (5, 4), (3, 2), 130, 3),
+    (3, (3, 4, 3), (3, 1, 2), 30, 130),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("strides, dilation, padding", [(1, 1, "same"), (2, 1, "valid"), (1, 2, "same"), (2, 2, "same")])
+@pytest.mark.parametrize("rank, spatial, kernel, channels, filters", WIDE_CASES, ids=["1d", "2d", "2d-dx", "3d"])
+def test_patches_gathered_while_packing_match_the_reference(rng, dtype, strides, dilation, padding, rank, spatial,
+                                                            kernel, channels, filters):
+    x = rng.standard_normal((2, *spatial, channels)).astype(dtype)
+    w = rng.standard_normal((*kernel, channels, filters)).astype(dtype)
+    b = rng.standard_normal(filters).astype(dtype)
+    s, d = (strides,) * rank, (dilation,) * rank
+    settings = dict(strides=s, padding=padding, dilation=d, activation="relu")
+    results = []
+    for threads in (1, 2):
+        with num_threads(threads):
+            y = fastnn.ops.conv(x, w, b, **settings)
+            dy = np.cos(np.arange(y.size)).astype(dtype).reshape(y.shape)
+            results.append((y, *fastnn.ops.conv_backward(dy, x, w, y, **settings)))
+    for got, want in zip(results[1], results[0]):
+        assert np.array_equal(got, want)
+    y, dx, dw, db = results[0]
+    depth = int(np.prod(kernel)) * channels
+    assert_close(y, reference_conv(x, w, b, s, d, padding, "relu"), dtype, depth)
+    want_dx, want_dw, want_db = reference_conv_backward(dy, x, w, y, s, d, padding, "relu")
+    assert_close(dx, want_dx, dtype, depth)
+    assert_close(dw, want_dw, dtype, y.size // filters)
+    assert_close(db, want_db, dtype, y.size // filters)
+
+
 @pytest.mark.parametrize("shape, kernel", [((1, 5, 5, 1), (3, 3, 1, 1)),   # batch 1, one channel
                                            ((3, 4, 4, 7), (1, 1, 7, 2)),   # 1x1: the input is the patch matrix
                                            ((2, 9, 1, 3), (5, 1, 3, 17)),  # odd kernel, 17 filters (one past NR)

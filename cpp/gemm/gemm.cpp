@@ -67,8 +67,9 @@ struct GemmPlan {
   GemmBlocking blocking;  // kc already balanced for this problem's k (see gemm())
   ThreadGrid grid;
   index_t nc;            // columns packed at once: NC, or less when a thread's columns are fewer
-  T* buffers;            // per team member: a_size values of packed A, then b_size of packed B
-  index_t a_size, b_size;
+  T* buffers;            // per team member: a_size values of packed A, b_size of packed B, then
+                         // scratch_size for an a_source's packing (0 without one)
+  index_t a_size, b_size, scratch_size;
   bool transposed;       // problem is the caller's C^T = op(B)^T op(A)^T (see gemm()); its tiles
                          // are written transposed into the caller's C
 };
@@ -117,10 +118,11 @@ void gemm_thread(const GemmPlan<T>& plan, index_t thread) {
   const index_t row_end = std::min(g.m, row_tiles * (grid_row + 1) / plan.grid.rows * mr);
   const index_t col_begin = std::min(g.n, col_tiles * grid_col / plan.grid.cols * nr);
   const index_t col_end = std::min(g.n, col_tiles * (grid_col + 1) / plan.grid.cols * nr);
-  T* packed_a = plan.buffers + thread * (plan.a_size + plan.b_size);
+  T* packed_a = plan.buffers + thread * (plan.a_size + plan.b_size + plan.scratch_size);
   T* packed_b = packed_a + plan.a_size;
+  T* scratch = packed_b + plan.b_size;
   // Full panels are read in place; a partial last panel is still packed (zero-padded).
-  const bool a_in_place = ceil_div(col_end - col_begin, nr) < kUsesWorthPacking;
+  const bool a_in_place = !g.a_source && ceil_div(col_end - col_begin, nr) < kUsesWorthPacking;
   const bool b_in_place = g.b.cs == 1 && ceil_div(row_end - row_begin, mr) < kUsesWorthPacking;
 
   for (index_t jc = col_begin; jc < col_end; jc += plan.nc) {  // jc loop
@@ -135,7 +137,9 @@ void gemm_thread(const GemmPlan<T>& plan, index_t thread) {
       }
       for (index_t ic = row_begin; ic < row_end; ic += bs.mc) {  // ic loop
         const index_t mc = std::min(bs.mc, row_end - ic);
-        if (!a_in_place) {
+        if (g.a_source) {
+          g.a_source->pack(g.a_source->context, ic, pc, mc, kc, mr, packed_a, scratch);
+        } else if (!a_in_place) {
           pack_a(g.a, ic, pc, mc, kc, mr, packed_a);
         } else if (mc % mr) {
           pack_a(g.a, ic + mc - mc % mr, pc, mc % mr, kc, mr, packed_a);
@@ -208,7 +212,8 @@ void gemm(const GemmProblem<T>& caller, const TileEpilogue<T>* epilogue) {
 
   const GemmKernel<T>& kernel = gemm_kernel<T>();
   GemmBlocking bs = kernel.blocking;
-  const bool transposed = computes_transposed(caller.m, caller.n, bs.mr, bs.nr);
+  // (A problem with an a_source keeps its orientation: only A can be gathered.)
+  const bool transposed = !caller.a_source && computes_transposed(caller.m, caller.n, bs.mr, bs.nr);
   const GemmProblem<T> g = transposed ? GemmProblem<T>{caller.n, caller.m, caller.k, {caller.b.data, caller.b.cs, caller.b.rs},
                                                        {caller.a.data, caller.a.cs, caller.a.rs}, caller.c, caller.rs_c}
                                       : caller;
@@ -227,8 +232,9 @@ void gemm(const GemmProblem<T>& caller, const TileEpilogue<T>* epilogue) {
   const index_t rows = std::min(bs.mc, ceil_div(row_tiles, grid.rows) * bs.mr);
   const index_t a_size = round_up(rows * kc, kAlignment / sizeof(T));
   const index_t b_size = round_up(nc * kc, kAlignment / sizeof(T));
-  T* buffers = workspace.reserve_as<T>(static_cast<std::size_t>(threads * (a_size + b_size)));
-  const GemmPlan<T> plan{g, epilogue, kernel.ukernel, bs, grid, nc, buffers, a_size, b_size, transposed};
+  const index_t scratch_size = g.a_source ? rows * kc : 0;
+  T* buffers = workspace.reserve_as<T>(static_cast<std::size_t>(threads * (a_size + b_size + scratch_size)));
+  const GemmPlan<T> plan{g, epilogue, kernel.ukernel, bs, grid, nc, buffers, a_size, b_size, scratch_size, transposed};
 
   if (threads <= 1) return gemm_thread(plan, 0);
 #if defined(FASTNN_OPENMP)
@@ -237,7 +243,14 @@ void gemm(const GemmProblem<T>& caller, const TileEpilogue<T>* epilogue) {
 #endif
 }
 
+template <class T>
+bool gemm_packs_a(index_t n) {
+  return ceil_div(n, gemm_kernel<T>().blocking.nr) >= kUsesWorthPacking;
+}
+
 template void gemm<float>(const GemmProblem<float>&, const TileEpilogue<float>*);
 template void gemm<double>(const GemmProblem<double>&, const TileEpilogue<double>*);
+template bool gemm_packs_a<float>(index_t);
+template bool gemm_packs_a<double>(index_t);
 
 }  // namespace fastnn

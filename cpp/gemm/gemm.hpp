@@ -19,13 +19,25 @@ struct TileEpilogue {
   Function finish = nullptr;
 };
 
+// An op(A) that is never stored whole: `pack` writes op(A)[row : row + mc, col : col + kc] in
+// pack_a's layout into dst, using scratch (room for mc * kc values, the GEMM's own) on the way.
+// A convolution's patch matrix is one: gathered block by block as the GEMM packs it (implicit
+// im2col, ops/conv.cpp), it never travels through memory in full. Called from several threads
+// at once; must not throw.
+template <class T>
+struct PackSource {
+  void (*pack)(const void* context, index_t row, index_t col, index_t mc, index_t kc, index_t mr, T* dst, T* scratch);
+  const void* context;
+};
+
 template <class T>
 struct GemmProblem {
   index_t m, n, k;
-  MatrixView<T> a;  // op(A), m x k
+  MatrixView<T> a;  // op(A), m x k (unused when a_source is set)
   MatrixView<T> b;  // op(B), k x n
   T* c;             // m x n, row-major with row stride rs_c; must not overlap A or B
   index_t rs_c;
+  const PackSource<T>* a_source = nullptr;  // when set, op(A)'s blocks come from it
 };
 
 // Packed, cache-blocked GEMM over the micro-kernel chosen at run time. Parallel over the
@@ -33,5 +45,11 @@ struct GemmProblem {
 // (then the epilogue). Releases nothing and takes no lock: safe to call from many threads.
 template <class T>
 void gemm(const GemmProblem<T>& problem, const TileEpilogue<T>* epilogue = nullptr);
+
+// Whether gemm packs op(A) for a product with n columns (else it reads full panels in place):
+// a PackSource costs a copy that an in-place read would skip, so it pays only where A is
+// packed anyway.
+template <class T>
+bool gemm_packs_a(index_t n);
 
 }  // namespace fastnn

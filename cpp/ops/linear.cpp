@@ -145,18 +145,19 @@ thread_local AlignedBuffer gradient_workspace, partial_sums_workspace;
 
 template <class T>
 void linear_forward(index_t m, index_t k, index_t n, const MatrixView<T>& x, const MatrixView<T>& w, T* y,
-                    index_t rs_y, const LinearParams<T>& params) {
+                    index_t rs_y, const LinearParams<T>& params, const PackSource<T>* x_source) {
   const EpilogueContext<T> context{&params, n};
   const bool per_tile = params.bias || params.activation != Activation::identity;
   const TileEpilogue<T> epilogue{per_tile ? epilogue_for<T>(params.activation) : nullptr, &context,
                                  params.dropout.enabled() ? &dropout_block<T> : nullptr};
   const bool needs_epilogue = per_tile || params.dropout.enabled();
-  gemm<T>(GemmProblem<T>{m, n, k, x, w, y, rs_y}, needs_epilogue ? &epilogue : nullptr);
+  gemm<T>(GemmProblem<T>{m, n, k, x, w, y, rs_y, x_source}, needs_epilogue ? &epilogue : nullptr);
 }
 
 template <class T>
 void linear_backward(index_t m, index_t k, index_t n, const T* dy, const MatrixView<T>& x, const MatrixView<T>& w,
-                     const T* y, T* dx, T* dw, T* db, const LinearParams<T>& params) {
+                     const T* y, T* dx, T* dw, T* db, const LinearParams<T>& params,
+                     const PackSource<T>* xt_source) {
   if (!y && params.activation != Activation::identity) {
     throw std::invalid_argument("linear_backward needs the forward output y for activation != identity");
   }
@@ -170,18 +171,18 @@ void linear_backward(index_t m, index_t k, index_t n, const T* dy, const MatrixV
   // dx = g · wᵀ: (m, n) · (n, k)
   if (dx) gemm<T>(GemmProblem<T>{m, k, n, g_view, MatrixView<T>{w.data, w.cs, w.rs}, dx, k});
   // dw = xᵀ · g: (k, m) · (m, n)
-  gemm<T>(GemmProblem<T>{k, n, m, MatrixView<T>{x.data, x.cs, x.rs}, g_view, dw, n});
+  gemm<T>(GemmProblem<T>{k, n, m, MatrixView<T>{x.data, x.cs, x.rs}, g_view, dw, n, xt_source});
 }
 
 template void linear_forward<float>(index_t, index_t, index_t, const MatrixView<float>&, const MatrixView<float>&,
-                                    float*, index_t, const LinearParams<float>&);
-template void linear_forward<double>(index_t, index_t, index_t, const MatrixView<double>&,
-                                     const MatrixView<double>&, double*, index_t, const LinearParams<double>&);
+                                    float*, index_t, const LinearParams<float>&, const PackSource<float>*);
+template void linear_forward<double>(index_t, index_t, index_t, const MatrixView<double>&, const MatrixView<double>&,
+                                     double*, index_t, const LinearParams<double>&, const PackSource<double>*);
 template void linear_backward<float>(index_t, index_t, index_t, const float*, const MatrixView<float>&,
                                      const MatrixView<float>&, const float*, float*, float*, float*,
-                                     const LinearParams<float>&);
+                                     const LinearParams<float>&, const PackSource<float>*);
 template void linear_backward<double>(index_t, index_t, index_t, const double*, const MatrixView<double>&,
                                       const MatrixView<double>&, const double*, double*, double*, double*,
-                                      const LinearParams<double>&);
+                                      const LinearParams<double>&, const PackSource<double>*);
 
 }  // namespace fastnn
