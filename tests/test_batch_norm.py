@@ -10,11 +10,11 @@ variance, moving = momentum * moving + (1 - momentum) * batch), never taken from
 import numpy as np
 import pytest
 
-from conftest import num_threads, numeric_gradient
+from conftest import assert_layer_gradients, np_sigmoid, num_threads, numeric_gradient
 
 import fastnn
 from fastnn import ops
-from fastnn.layers import BatchNormalization, Dense, Flatten, ReLU
+from fastnn.layers import BatchNormalization, Conv2D, Dense, Flatten, LeakyReLU, ReLU, Residual, Tanh
 
 TOL = {np.float32: dict(rtol=2e-5, atol=2e-5), np.float64: dict(rtol=1e-12, atol=1e-12)}
 GRAD_TOL = dict(rtol=1e-6, atol=1e-8)
@@ -117,6 +117,55 @@ def test_backward_matches_the_formula(rng, dtype, batch_statistics, shape):
     assert ops.batch_norm_backward(dy, x, gamma, mean, variance, input_grad=False)[0] is None
 
 
+# A following activation, applied in the normalization pass: its value and its derivative through
+# the output y (ReLU-type derivatives at 0 take the left value).
+ACTIVATIONS = {
+    "relu": (lambda z, a: np.maximum(z, 0), lambda y, a: (y > 0).astype(float)),
+    "leaky_relu": (lambda z, a: np.where(z < 0, a * z, z), lambda y, a: np.where(y > 0, 1.0, a)),
+    "sigmoid": (lambda z, a: np_sigmoid(z), lambda y, a: y * (1 - y)),
+    "tanh": (lambda z, a: np.tanh(z), lambda y, a: 1 - y * y),
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+@pytest.mark.parametrize("shape", [(31, 5), (4, 300, 70), (40, 33)])
+def test_fused_activation_matches_the_formula(rng, dtype, training, activation, shape):
+    x, gamma, beta = random_case(rng, shape, dtype)
+    act, derivative = ACTIVATIONS[activation]
+    alpha = 0.2
+    stats = {} if training else dict(mean=rng.normal(size=shape[-1]).astype(dtype),
+                                      variance=rng.uniform(0.5, 2, shape[-1]).astype(dtype))
+    y, mean, variance = ops.batch_norm(x, gamma, beta, activation=activation, alpha=alpha, **stats)
+    z = reference_forward(x, gamma, beta, 1e-3, stats.get("mean"), stats.get("variance"))[0]
+    np.testing.assert_allclose(y, act(z, alpha), **TOL[dtype])
+
+    dy = rng.normal(size=shape).astype(dtype)
+    dx, dgamma, dbeta = ops.batch_norm_backward(dy, x, gamma, mean, variance, batch_statistics=training, y=y,
+                                                activation=activation, alpha=alpha)
+    g = dy * derivative(y.astype(np.float64), alpha)  # through the kernel's own y, as the derivative is defined
+    ref_dx, ref_dgamma, ref_dbeta = reference_backward(g, x, gamma, mean, variance, 1e-3, training)
+    scale = np.sqrt(x.size // x.shape[-1])
+    tol = dict(rtol=TOL[dtype]["rtol"] * scale, atol=TOL[dtype]["atol"] * scale)
+    np.testing.assert_allclose(dbeta, ref_dbeta, **tol)
+    np.testing.assert_allclose(dgamma, ref_dgamma, **tol)
+    np.testing.assert_allclose(dx, ref_dx, **tol)
+
+
+def test_fused_activation_needs_y_and_a_known_name(rng):
+    x = rng.normal(size=(4, 3))
+    gamma, mean, variance = np.ones(3), np.zeros(3), np.ones(3)
+    with pytest.raises(ValueError, match="activation"):
+        ops.batch_norm(x, gamma, np.zeros(3), activation="swish")
+    with pytest.raises(ValueError, match="`alpha`"):
+        ops.batch_norm(x, gamma, np.zeros(3), activation="leaky_relu", alpha=-1.0)
+    with pytest.raises(ValueError, match="`y`"):
+        ops.batch_norm_backward(x, x, gamma, mean, variance, activation="relu")
+    with pytest.raises(ValueError, match="`y`"):
+        ops.batch_norm_backward(x, x, gamma, mean, variance, activation="relu", y=np.ones((4, 4)))
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_bitwise_identical_for_any_thread_count(rng, dtype):
     x, gamma, beta = random_case(rng, (16, 16, 16, 64), dtype)  # 16 chunks of 256 rows
@@ -165,6 +214,59 @@ def test_layer_gradients_match_finite_differences(rng, training, shape, axis, ce
     for name in layer.params:
         np.testing.assert_allclose(layer.grads[name], numeric_gradient(loss, layer.params[name]), **GRAD_TOL)
     assert set(layer.params) == {name for name, learned in (("gamma", scale), ("beta", center)) if learned}
+
+
+def unfuse(layers):
+    for layer in layers:
+        layer.fused_into = None
+        if isinstance(layer, BatchNormalization):
+            layer.fused_activation = None
+        if isinstance(layer, Residual):
+            unfuse(layer.layers)
+
+
+def test_a_following_activation_fuses_and_trains_exactly_as_unfused(rng):
+    """Sequential computes an activation that follows a BatchNormalization in its normalization
+    pass, in a Residual branch too; a training step and inference give bitwise what the layers
+    give run one by one."""
+    def network():
+        return fastnn.Sequential([Conv2D(4, 3, padding="same"), BatchNormalization(), ReLU(),
+                                  Residual(Conv2D(4, 3, padding="same"), BatchNormalization(), LeakyReLU(0.1)),
+                                  Flatten(), Dense(3)], seed=3)
+
+    fused, unfused = network(), network()
+    for model in (fused, unfused):
+        model.compile("sgd", "mse")
+        model.build((5, 5, 2))
+    _, norm, relu, residual, *_ = fused.layers
+    assert norm.fused_activation is relu and relu.fused_into is norm
+    assert residual.layers[1].fused_activation is residual.layers[2] and residual.layers[2].fused_into is residual.layers[1]
+    unfuse(unfused.layers)
+    x = rng.normal(size=(6, 5, 5, 2)).astype(np.float32)
+    y = rng.normal(size=(6, 3)).astype(np.float32)
+    losses = [model._train_step_unchecked(x, y)[0] for model in (fused, unfused)]
+    assert losses[0] == losses[1]
+    for got, want in zip(fused.get_weights(), unfused.get_weights()):
+        np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(fused.predict(x), unfused.predict(x))
+
+
+@pytest.mark.parametrize("activation", [Tanh(), LeakyReLU(0.3)])
+@pytest.mark.parametrize("training", [True, False])
+def test_fused_activation_gradients_match_finite_differences(rng, activation, training):
+    layer = layer64((3, 4, 5), rng)
+    layer.non_trainable_weights["moving_variance"][...] = rng.uniform(0.5, 2, 5)
+    layer.fused_activation = activation
+    if training:
+        assert_layer_gradients(layer, rng.normal(size=(2, 3, 4, 5)), rng, **GRAD_TOL)
+        return
+    x, r = rng.normal(size=(2, 3, 4, 5)), rng.normal(size=(2, 3, 4, 5))
+
+    def loss():
+        return float(np.sum(r * layer.forward(x, training=False)))
+
+    loss()
+    np.testing.assert_allclose(layer.backward(r), numeric_gradient(loss, x), **GRAD_TOL)
 
 
 def test_moving_statistics_follow_the_keras_update(rng):

@@ -17,28 +17,9 @@ Activation parse_activation(const std::string& name) {
 
 template <class T>
 void multiply_by_derivative(T* g, const T* y, index_t n, Activation act, T alpha, T y_scale) {
-  switch (act) {
-    case Activation::relu:
-      for (index_t j = 0; j < n; ++j) g[j] = y[j] > T(0) ? g[j] : T(0);
-      return;
-    case Activation::leaky_relu:
-      for (index_t j = 0; j < n; ++j) g[j] *= y[j] > T(0) ? T(1) : alpha;
-      return;
-    case Activation::sigmoid:
-      for (index_t j = 0; j < n; ++j) {
-        const T s = y[j] * y_scale;
-        g[j] *= s * (T(1) - s);
-      }
-      return;
-    case Activation::tanh:
-      for (index_t j = 0; j < n; ++j) {
-        const T t = y[j] * y_scale;
-        g[j] *= T(1) - t * t;
-      }
-      return;
-    default:
-      return;
-  }
+  with_activation(act, [&](auto a) {
+    for (index_t j = 0; j < n; ++j) g[j] = times_derivative<decltype(a)::value>(g[j], y[j] * y_scale, alpha);
+  });
 }
 
 template void multiply_by_derivative<float>(float*, const float*, index_t, Activation, float, float);

@@ -93,8 +93,37 @@ inline T activate(T v, T alpha) {
   }
 }
 
-// g[j] *= act'(v) at the v where act(v) == y[j] * y_scale (y_scale undoes dropout's scaling).
+// g · act'(v) at the v where act(v) == y: the derivative through the activation's output.
 // ReLU-type derivatives at 0 take the left value.
+template <Activation A, class T>
+inline T times_derivative(T g, T y, T alpha) {
+  if constexpr (A == Activation::relu) {
+    return y > T(0) ? g : T(0);
+  } else if constexpr (A == Activation::leaky_relu) {
+    return g * (y > T(0) ? T(1) : alpha);
+  } else if constexpr (A == Activation::sigmoid) {
+    return g * (y * (T(1) - y));
+  } else if constexpr (A == Activation::tanh) {
+    return g * (T(1) - y * y);
+  } else {
+    return g;
+  }
+}
+
+// Calls body(std::integral_constant<Activation, A>()) for the run-time act: the loops inside are
+// compiled once per activation, each with its own vectorizable body.
+template <class Body>
+void with_activation(Activation act, Body&& body) {
+  switch (act) {
+    case Activation::relu: return body(std::integral_constant<Activation, Activation::relu>());
+    case Activation::leaky_relu: return body(std::integral_constant<Activation, Activation::leaky_relu>());
+    case Activation::sigmoid: return body(std::integral_constant<Activation, Activation::sigmoid>());
+    case Activation::tanh: return body(std::integral_constant<Activation, Activation::tanh>());
+    default: return body(std::integral_constant<Activation, Activation::identity>());
+  }
+}
+
+// g[j] *= act'(v) at the v where act(v) == y[j] * y_scale (y_scale undoes dropout's scaling).
 template <class T>
 void multiply_by_derivative(T* g, const T* y, index_t n, Activation act, T alpha, T y_scale);
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
 #include <type_traits>
 #include <vector>
 
@@ -78,9 +79,9 @@ void slab_moments(const T* x, index_t begin, index_t end, index_t features, Widt
   for (int j = 0; j < width; ++j) mean_out[j] = mean[j], m2_out[j] = m2[j];
 }
 
-// y = (x - center) * scale + beta per feature, with scale = gamma / sqrt(variance + epsilon).
+// y = act((x - center) * scale + beta) per feature, with scale = gamma / sqrt(variance + epsilon).
 // Subtracting first keeps y accurate when |mean| * scale is large beside y (x * scale + shift
-// would cancel there).
+// would cancel there). The activation of a following layer costs nothing in this pass.
 template <class T>
 struct Normalizer {
   std::vector<T> center, scale, beta;
@@ -94,14 +95,17 @@ struct Normalizer {
     }
   }
 
-  void apply(const T* x, index_t rows, index_t features, const Chunks& chunks, T* y) const {
+  void apply(const T* x, index_t rows, index_t features, const Chunks& chunks, Activation activation, T alpha,
+             T* y) const {
     const T *m = center.data(), *s = scale.data(), *b = beta.data();
-    for_each_chunk(chunks, true, [&](index_t chunk) {
-      for (index_t r = chunks.begin(chunk), end = chunks.end(chunk, rows); r < end; ++r) {
-        const T* xr = x + r * features;
-        T* yr = y + r * features;
-        for (index_t c = 0; c < features; ++c) yr[c] = (xr[c] - m[c]) * s[c] + b[c];
-      }
+    with_activation(activation, [&](auto a) {
+      for_each_chunk(chunks, true, [&](index_t chunk) {
+        for (index_t r = chunks.begin(chunk), end = chunks.end(chunk, rows); r < end; ++r) {
+          const T* xr = x + r * features;
+          T* yr = y + r * features;
+          for (index_t c = 0; c < features; ++c) yr[c] = activate<decltype(a)::value>((xr[c] - m[c]) * s[c] + b[c], alpha);
+        }
+      });
     });
   }
 };
@@ -110,7 +114,7 @@ struct Normalizer {
 
 template <class T>
 void batch_norm_forward_training(const T* x, index_t rows, index_t features, const T* gamma, const T* beta,
-                                 double epsilon, T* y, T* mean, T* variance) {
+                                 double epsilon, Activation activation, T alpha, T* y, T* mean, T* variance) {
   const Chunks chunks(rows, features);
   // Per chunk: the mean and the sum of squared deviations from it (M2).
   std::vector<double> chunk_mean(chunks.count * features), chunk_m2(chunks.count * features);
@@ -142,85 +146,102 @@ void batch_norm_forward_training(const T* x, index_t rows, index_t features, con
     }
   });
 
-  Normalizer<T>(features, gamma, beta, total_mean.data(), total_variance.data(), epsilon).apply(x, rows, features, chunks, y);
+  Normalizer<T>(features, gamma, beta, total_mean.data(), total_variance.data(), epsilon)
+      .apply(x, rows, features, chunks, activation, alpha, y);
 }
 
 template <class T>
 void batch_norm_forward_inference(const T* x, index_t rows, index_t features, const T* gamma, const T* beta,
-                                  const T* mean, const T* variance, double epsilon, T* y) {
+                                  const T* mean, const T* variance, double epsilon, Activation activation, T alpha,
+                                  T* y) {
   std::vector<double> m(mean, mean + features), v(variance, variance + features);
-  Normalizer<T>(features, gamma, beta, m.data(), v.data(), epsilon).apply(x, rows, features, Chunks(rows, features), y);
+  Normalizer<T>(features, gamma, beta, m.data(), v.data(), epsilon)
+      .apply(x, rows, features, Chunks(rows, features), activation, alpha, y);
 }
 
 template <class T>
-void batch_norm_backward(const T* dy, const T* x, index_t rows, index_t features, const T* gamma, const T* mean,
-                         const T* variance, double epsilon, bool batch_statistics, T* dx, T* dgamma, T* dbeta) {
+void batch_norm_backward(const T* dy, const T* x, const T* y, index_t rows, index_t features, const T* gamma,
+                         const T* mean, const T* variance, double epsilon, bool batch_statistics, Activation activation,
+                         T alpha, T* dx, T* dgamma, T* dbeta) {
+  if (activation != Activation::identity && y == nullptr) {
+    throw std::invalid_argument("batch_norm_backward needs the forward output y for activation != identity");
+  }
   const Chunks chunks(rows, features);
-  // Per chunk: Σ dy and Σ dy (x - mean), summed in T; merged in double in chunk order below.
+  // Per chunk: Σ g and Σ g (x - mean) with g = dy ⊙ act'(y), summed in T; merged in double in
+  // chunk order below. g is formed again where dx needs it rather than stored.
   std::vector<double> chunk_dy(chunks.count * features), chunk_dy_x(chunks.count * features);
-  for_each_chunk(chunks, false, [&](index_t chunk) {
-    const index_t begin = chunks.begin(chunk), end = chunks.end(chunk, rows);
-    for_each_slab<T>(features, [&](index_t first, auto width) {
-      T m[kSlab<T>], s[kSlab<T>] = {}, t[kSlab<T>] = {};
-      for (int j = 0; j < width; ++j) m[j] = mean[first + j];
-      for (index_t r = begin; r < end; ++r) {
-        const T* xr = x + r * features + first;
-        const T* dyr = dy + r * features + first;
-        for (int j = 0; j < width; ++j) {
-          s[j] += dyr[j];
-          t[j] += dyr[j] * (xr[j] - m[j]);
+  std::vector<T> k(features), p(features), q(features);
+  with_activation(activation, [&](auto a) {
+    constexpr Activation A = decltype(a)::value;
+    for_each_chunk(chunks, false, [&](index_t chunk) {
+      const index_t begin = chunks.begin(chunk), end = chunks.end(chunk, rows);
+      for_each_slab<T>(features, [&](index_t first, auto width) {
+        T m[kSlab<T>], s[kSlab<T>] = {}, t[kSlab<T>] = {};
+        for (int j = 0; j < width; ++j) m[j] = mean[first + j];
+        for (index_t r = begin; r < end; ++r) {
+          const index_t at = r * features + first;
+          for (int j = 0; j < width; ++j) {
+            const T g = times_derivative<A>(dy[at + j], A == Activation::identity ? T(0) : y[at + j], alpha);
+            s[j] += g;
+            t[j] += g * (x[at + j] - m[j]);
+          }
         }
-      }
-      for (int j = 0; j < width; ++j) {
-        chunk_dy[chunk * features + first + j] = s[j];
-        chunk_dy_x[chunk * features + first + j] = t[j];
+        for (int j = 0; j < width; ++j) {
+          chunk_dy[chunk * features + first + j] = s[j];
+          chunk_dy_x[chunk * features + first + j] = t[j];
+        }
+      });
+    });
+
+    // dx = k g + p (x - mean) + q per feature, with k = gamma / σ, p = -k dgamma / (σ rows) and
+    // q = -k dbeta / rows (p = q = 0 when the statistics were constants).
+    parallel_for(features, 64, [&](index_t begin, index_t end) {
+      for (index_t c = begin; c < end; ++c) {
+        double sum_dy = 0.0, sum_dy_x = 0.0;
+        for (index_t chunk = 0; chunk < chunks.count; ++chunk) {
+          sum_dy += chunk_dy[chunk * features + c];
+          sum_dy_x += chunk_dy_x[chunk * features + c];
+        }
+        const double inverse_std = 1.0 / std::sqrt(double(variance[c]) + epsilon);
+        const double g = sum_dy_x * inverse_std;
+        dbeta[c] = T(sum_dy);
+        dgamma[c] = T(g);
+        const double scale = double(gamma[c]) * inverse_std;
+        k[c] = T(scale);
+        p[c] = T(batch_statistics ? -scale * g * inverse_std / double(rows) : 0.0);
+        q[c] = T(batch_statistics ? -scale * sum_dy / double(rows) : 0.0);
       }
     });
-  });
+    if (dx == nullptr) return;
 
-  // dx = k dy + p (x - mean) + q per feature, with k = gamma / σ, p = -k dgamma / (σ rows) and
-  // q = -k dbeta / rows (p = q = 0 when the statistics were constants).
-  std::vector<T> k(features), p(features), q(features);
-  parallel_for(features, 64, [&](index_t begin, index_t end) {
-    for (index_t c = begin; c < end; ++c) {
-      double sum_dy = 0.0, sum_dy_x = 0.0;
-      for (index_t chunk = 0; chunk < chunks.count; ++chunk) {
-        sum_dy += chunk_dy[chunk * features + c];
-        sum_dy_x += chunk_dy_x[chunk * features + c];
+    for_each_chunk(chunks, true, [&](index_t chunk) {
+      for (index_t r = chunks.begin(chunk), end = chunks.end(chunk, rows); r < end; ++r) {
+        const T* xr = x + r * features;
+        const T* dyr = dy + r * features;
+        const T* yr = y + r * features;
+        T* dxr = dx + r * features;
+        for (index_t c = 0; c < features; ++c) {
+          const T g = times_derivative<A>(dyr[c], A == Activation::identity ? T(0) : yr[c], alpha);
+          dxr[c] = k[c] * g + p[c] * (xr[c] - mean[c]) + q[c];
+        }
       }
-      const double inverse_std = 1.0 / std::sqrt(double(variance[c]) + epsilon);
-      const double g = sum_dy_x * inverse_std;
-      dbeta[c] = T(sum_dy);
-      dgamma[c] = T(g);
-      const double scale = double(gamma[c]) * inverse_std;
-      k[c] = T(scale);
-      p[c] = T(batch_statistics ? -scale * g * inverse_std / double(rows) : 0.0);
-      q[c] = T(batch_statistics ? -scale * sum_dy / double(rows) : 0.0);
-    }
-  });
-  if (dx == nullptr) return;
-
-  for_each_chunk(chunks, true, [&](index_t chunk) {
-    for (index_t r = chunks.begin(chunk), end = chunks.end(chunk, rows); r < end; ++r) {
-      const T* xr = x + r * features;
-      const T* dyr = dy + r * features;
-      T* dxr = dx + r * features;
-      for (index_t c = 0; c < features; ++c) dxr[c] = k[c] * dyr[c] + p[c] * (xr[c] - mean[c]) + q[c];
-    }
+    });
   });
 }
 
 template void batch_norm_forward_training<float>(const float*, index_t, index_t, const float*, const float*, double,
-                                                 float*, float*, float*);
+                                                 Activation, float, float*, float*, float*);
 template void batch_norm_forward_training<double>(const double*, index_t, index_t, const double*, const double*,
-                                                  double, double*, double*, double*);
+                                                  double, Activation, double, double*, double*, double*);
 template void batch_norm_forward_inference<float>(const float*, index_t, index_t, const float*, const float*,
-                                                  const float*, const float*, double, float*);
+                                                  const float*, const float*, double, Activation, float, float*);
 template void batch_norm_forward_inference<double>(const double*, index_t, index_t, const double*, const double*,
-                                                   const double*, const double*, double, double*);
-template void batch_norm_backward<float>(const float*, const float*, index_t, index_t, const float*, const float*,
-                                         const float*, double, bool, float*, float*, float*);
-template void batch_norm_backward<double>(const double*, const double*, index_t, index_t, const double*,
-                                          const double*, const double*, double, bool, double*, double*, double*);
+                                                   const double*, const double*, double, Activation, double, double*);
+template void batch_norm_backward<float>(const float*, const float*, const float*, index_t, index_t, const float*,
+                                         const float*, const float*, double, bool, Activation, float, float*, float*,
+                                         float*);
+template void batch_norm_backward<double>(const double*, const double*, const double*, index_t, index_t,
+                                          const double*, const double*, const double*, double, bool, Activation, double,
+                                          double*, double*, double*);
 
 }  // namespace fastnn

@@ -13,7 +13,7 @@ from . import metrics as _metrics
 from . import optimizers as _optimizers
 from . import random as _random
 from .callbacks import Callback, History, ProgressLogger, TerminateOnNaN
-from .layers import Dense, Dropout, Layer
+from .layers import BatchNormalization, Dense, Dropout, Layer, Residual
 from .layers.activations import Activation, Sigmoid, Softmax, activation_after
 
 __all__ = ["Sequential"]
@@ -300,29 +300,15 @@ class Sequential:
     # -- internals --------------------------------------------------------------------------------
 
     def _plan_fusion(self):
-        """Decides which activation and Dropout layers Dense layers compute in their epilogue, and
-        spares the first layer with parameters the input gradient nobody reads."""
+        """Decides which activation and Dropout layers the layers before them compute in their own
+        passes (Dense: its GEMM's epilogue; BatchNormalization: its normalization pass), and spares
+        the first layer with parameters the input gradient nobody reads."""
         first_trainable = next((layer for layer in self.layers if layer.params), None)
         for layer in self.layers:
             if hasattr(layer, "input_grad"):
                 layer.input_grad = layer is not first_trainable
-        head = self._head = self._logits_head()
-        for layer in self.layers:
-            layer.fused_into = None
-            if isinstance(layer, Dense):
-                layer.fused_activation = layer.fused_dropout = None
-        last = len(self.layers) - 1
-        for index, layer in enumerate(self.layers):
-            if not isinstance(layer, Dense) or layer.activation == "softmax":
-                continue
-            following = index + 1
-            nxt = self.layers[following] if following <= last else None
-            if layer.activation is None and isinstance(nxt, Activation) and nxt.kernel and not (head and following == last):
-                layer.fused_activation, nxt.fused_into = nxt, layer
-                following += 1
-                nxt = self.layers[following] if following <= last else None
-            if isinstance(nxt, Dropout) and nxt.mode == "inverted":
-                layer.fused_dropout, nxt.fused_into = nxt, layer
+        self._head = self._logits_head()
+        _plan_fused_layers(self.layers, self._head)
 
     def _logits_head(self):
         """"dense" or "layer" when the loss takes the logits of the final sigmoid/softmax, else None."""
@@ -503,3 +489,31 @@ def _verbosity(verbose):
     if isinstance(verbose, bool) or verbose not in (0, 1, 2):
         raise ValueError(f"Argument `verbose` must be 'auto', 0, 1 or 2. Received: verbose={verbose!r}")
     return int(verbose)
+
+
+def _plan_fused_layers(layers, head=None):
+    """Pairs each Dense or BatchNormalization with the activation layer after it (and a Dense with
+    an inverted Dropout after that) in one list of layers, and does the same inside every
+    Residual's branch. A final activation that the loss takes the logits of (``head``) stays apart."""
+    for layer in layers:
+        layer.fused_into = None
+        if isinstance(layer, (Dense, BatchNormalization)):
+            layer.fused_activation = None
+        if isinstance(layer, Dense):
+            layer.fused_dropout = None
+        if isinstance(layer, Residual):
+            _plan_fused_layers(layer.layers)
+    last = len(layers) - 1
+    for index, layer in enumerate(layers):
+        dense = isinstance(layer, Dense) and layer.activation != "softmax"
+        if not (dense or isinstance(layer, BatchNormalization)):
+            continue
+        following = index + 1
+        nxt = layers[following] if following <= last else None
+        free = isinstance(layer, BatchNormalization) or layer.activation is None
+        if free and isinstance(nxt, Activation) and nxt.kernel and not (head and following == last):
+            layer.fused_activation, nxt.fused_into = nxt, layer
+            following += 1
+            nxt = layers[following] if following <= last else None
+        if dense and isinstance(nxt, Dropout) and nxt.mode == "inverted":
+            layer.fused_dropout, nxt.fused_into = nxt, layer

@@ -328,10 +328,11 @@ def spatial_dropout_backward(dy, rate, *, seed, offset=0):
     return spatial_dropout(dy, rate, seed=seed, offset=offset, training=True)
 
 
-def batch_norm(x, gamma, beta, *, epsilon=1e-3, mean=None, variance=None):
+def batch_norm(x, gamma, beta, *, epsilon=1e-3, mean=None, variance=None, activation="identity", alpha=0.01):
     """Batch normalization over every axis but the last (the features, or a channels-last tensor's channels).
 
-    ``y = gamma * (x - mean) / sqrt(variance + epsilon) + beta``, per feature. Without ``mean`` and
+    ``y = act(gamma * (x - mean) / sqrt(variance + epsilon) + beta)``, per feature, with ``act`` a
+    following activation applied in the same pass (the identity by default). Without ``mean`` and
     ``variance`` (training) they are the batch statistics, ``mean = Σ x / rows`` and the biased
     ``variance = Σ (x - mean)² / rows`` (as Keras), computed in double from a two-pass over
     cache-resident chunks merged in a fixed order: numerically stable and bitwise identical for any
@@ -342,6 +343,8 @@ def batch_norm(x, gamma, beta, *, epsilon=1e-3, mean=None, variance=None):
         gamma, beta: (features,) scale and offset.
         epsilon: added to the variance (> 0).
         mean, variance: (features,) statistics to use, both or neither.
+        activation: "identity", "relu", "leaky_relu", "sigmoid" or "tanh".
+        alpha: the slope of leaky_relu for negative inputs (>= 0).
 
     Returns:
         (y, mean, variance): y of x's shape, and the statistics used (the batch's when not given).
@@ -351,6 +354,7 @@ def batch_norm(x, gamma, beta, *, epsilon=1e-3, mean=None, variance=None):
     """
     x, gamma, beta, mean, variance = check.float_arrays(x=x, gamma=gamma, beta=beta, mean=mean, variance=variance)
     epsilon = check.real(epsilon, "epsilon", minimum=0, exclusive=True)
+    act, alpha = _activation(activation, alpha)
     features = _features(x)
     gamma, beta = _per_feature(gamma, "gamma", features), _per_feature(beta, "beta", features)
     x, y = check.contiguous(x), np.empty(x.shape, x.dtype)
@@ -360,34 +364,44 @@ def batch_norm(x, gamma, beta, *, epsilon=1e-3, mean=None, variance=None):
         if x.size == 0:
             raise ValueError(f"Argument `x` must hold at least one row to compute batch statistics. Received shape {x.shape}")
         mean, variance = np.empty(features, x.dtype), np.empty(features, x.dtype)
-        _core.batch_norm_training(x, gamma, beta, epsilon, y, mean, variance)
+        _core.batch_norm_training(x, gamma, beta, epsilon, y, mean, variance, act, alpha)
     else:
         mean, variance = _per_feature(mean, "mean", features), _per_feature(variance, "variance", features)
-        _core.batch_norm_inference(x, gamma, beta, mean, variance, epsilon, y)
+        _core.batch_norm_inference(x, gamma, beta, mean, variance, epsilon, y, act, alpha)
     return y, mean, variance
 
 
-def batch_norm_backward(dy, x, gamma, mean, variance, *, epsilon=1e-3, batch_statistics=True, input_grad=True):
+def batch_norm_backward(dy, x, gamma, mean, variance, *, epsilon=1e-3, batch_statistics=True, input_grad=True, y=None,
+                        activation="identity", alpha=0.01):
     """Gradients of :func:`batch_norm` given the statistics it used.
 
-    With ``x̂ = (x - mean) / sqrt(variance + epsilon)`` and sums over the rows: ``dbeta = Σ dy``,
-    ``dgamma = Σ dy x̂``, and ``dx = gamma / sqrt(variance + epsilon) * (dy - dbeta / rows - x̂ dgamma / rows)``
+    With ``g = dy * act'`` (through the forward's output ``y``; ``g = dy`` for the identity),
+    ``x̂ = (x - mean) / sqrt(variance + epsilon)`` and sums over the rows: ``dbeta = Σ g``,
+    ``dgamma = Σ g x̂``, and ``dx = gamma / sqrt(variance + epsilon) * (g - dbeta / rows - x̂ dgamma / rows)``
     when the statistics were the batch's (``batch_statistics=True``), else
-    ``dx = gamma / sqrt(variance + epsilon) * dy``. One fused reduction pass and one elementwise pass.
+    ``dx = gamma / sqrt(variance + epsilon) * g``. One fused reduction pass and one elementwise pass.
+
+    Args:
+        y: the forward's output, needed when ``activation`` is not the identity.
+        activation, alpha: as given to :func:`batch_norm`.
 
     Returns:
         (dx, dgamma, dbeta); dx is None when ``input_grad`` is False.
     """
-    dy, x, gamma, mean, variance = check.float_arrays(dy=dy, x=x, gamma=gamma, mean=mean, variance=variance)
+    dy, x, gamma, mean, variance, y = check.float_arrays(dy=dy, x=x, gamma=gamma, mean=mean, variance=variance, y=y)
     epsilon = check.real(epsilon, "epsilon", minimum=0, exclusive=True)
+    act, alpha = _activation(activation, alpha)
+    if y is None and act != "identity":
+        raise ValueError(f"Argument `y` (the forward's output) is needed for activation={act!r}")
     features = _features(x)
     dy = check.contiguous(_shaped(dy, x.shape, "dy"))
+    y = None if y is None else check.contiguous(_shaped(y, x.shape, "y"))
     gamma, mean, variance = (_per_feature(a, name, features) for a, name in
                              ((gamma, "gamma"), (mean, "mean"), (variance, "variance")))
     dx = np.empty(x.shape, x.dtype) if check.boolean(input_grad, "input_grad") else None
     dgamma, dbeta = np.empty(features, x.dtype), np.empty(features, x.dtype)
-    _core.batch_norm_backward(dy, check.contiguous(x), gamma, mean, variance, epsilon,
-                              check.boolean(batch_statistics, "batch_statistics"), dx, dgamma, dbeta)
+    _core.batch_norm_backward(dy, check.contiguous(x), y, gamma, mean, variance, epsilon,
+                              check.boolean(batch_statistics, "batch_statistics"), act, alpha, dx, dgamma, dbeta)
     return dx, dgamma, dbeta
 
 

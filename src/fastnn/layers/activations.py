@@ -1,7 +1,8 @@
 """Activation functions as layers: ReLU, LeakyReLU, Sigmoid, Tanh, Softmax.
 
-When one directly follows a Dense layer in a Sequential model, the Dense layer applies it in its
-fused C++ epilogue (ReLU, LeakyReLU, Sigmoid, Tanh) and this layer passes values through.
+When one (ReLU, LeakyReLU, Sigmoid, Tanh) directly follows a Dense layer in a Sequential model (or
+in a Residual branch), the Dense layer applies it in its fused C++ epilogue, and a
+BatchNormalization in its normalization pass; this layer then passes values through.
 """
 
 from __future__ import annotations

@@ -54,6 +54,7 @@ class BatchNormalization(Layer):
         self._feature_axis = None  # axis as a non-negative index into the (batch, ...) input
         self._gamma = self._beta = None
         self._cache = None
+        self.fused_activation = None  # an activation layer computed in the normalization pass (Sequential decides)
 
     def build(self, input_shape):
         rank = len(input_shape) + 1
@@ -84,21 +85,24 @@ class BatchNormalization(Layer):
                 raise ValueError(f"{self._label()} needs more than one value per feature to compute batch statistics "
                                  f"in training. Received a batch of {len(x)} with input shape {x.shape}: use a larger "
                                  "`batch_size`, or call it with training=False")
-            y, mean, variance = ops.batch_norm(x_features_last, self._gamma, self._beta, epsilon=self.epsilon)
+            y, mean, variance = ops.batch_norm(x_features_last, self._gamma, self._beta, epsilon=self.epsilon,
+                                               **self._activation())
             self._update_moving(mean, variance)
         else:
             y, mean, variance = ops.batch_norm(x_features_last, self._gamma, self._beta, epsilon=self.epsilon,
                                                mean=self.non_trainable_weights["moving_mean"].copy(),
-                                               variance=self.non_trainable_weights["moving_variance"].copy())
-        self._cache = (x_features_last, mean, variance, bool(training))
+                                               variance=self.non_trainable_weights["moving_variance"].copy(),
+                                               **self._activation())
+        self._cache = (x_features_last, y, mean, variance, bool(training))
         return self._from_features_last(y)
 
     def backward(self, dy):
         """Fills grads["gamma"], grads["beta"] (those that are learned) and returns dx."""
-        x_features_last, mean, variance, batch_statistics = self._cache
+        x_features_last, y, mean, variance, batch_statistics = self._cache
         dy = self._to_features_last(np.asarray(dy, dtype=self.dtype))
         dx, dgamma, dbeta = ops.batch_norm_backward(dy, x_features_last, self._gamma, mean, variance,
-                                                    epsilon=self.epsilon, batch_statistics=batch_statistics)
+                                                    epsilon=self.epsilon, batch_statistics=batch_statistics, y=y,
+                                                    **self._activation())
         if self.scale:
             self.grads["gamma"] = dgamma
         if self.center:
@@ -110,6 +114,12 @@ class BatchNormalization(Layer):
                 "center": self.center, "scale": self.scale}
 
     # -- internals ------------------------------------------------------------------------------
+
+    def _activation(self):
+        """The fused activation's arguments for the kernels (the identity when none is fused)."""
+        if self.fused_activation is None:
+            return {}
+        return {"activation": self.fused_activation.kernel, "alpha": self.fused_activation.alpha}
 
     def _update_moving(self, mean, variance):
         momentum = self.dtype.type(self.momentum)
