@@ -16,22 +16,30 @@ void sgemm_ukernel_6x16(index_t k, const float* a, index_t rs_a, index_t cs_a, c
     _mm_prefetch(reinterpret_cast<const char*>(c + i * rs_c), _MM_HINT_T0);
     _mm_prefetch(reinterpret_cast<const char*>(c + i * rs_c + NR - 1), _MM_HINT_T0);
   }
-  const float* rows[MR];  // A's rows: a packed panel's (rs_a = 1) or a matrix's, read in place
-#pragma GCC unroll 6
-  for (int i = 0; i < MR; ++i) rows[i] = a + i * rs_a;
   __m256 acc[MR][2];
 #pragma GCC unroll 6
   for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
-
-  for (index_t p = 0, at = 0; p < k; ++p, at += cs_a, b += rs_b) {
-    const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+  // One step of k: A(i, p) = ap[i * rs], one 16-wide row of B at bp.
+  const auto step = [&](const float* ap, index_t rs, const float* bp) {
+    const __m256 b0 = _mm256_loadu_ps(bp), b1 = _mm256_loadu_ps(bp + 8);
 #pragma GCC unroll 6
     for (int i = 0; i < MR; ++i) {
-      const __m256 ai = _mm256_broadcast_ss(rows[i] + at);
+      const __m256 ai = _mm256_broadcast_ss(ap + i * rs);
       acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);
       acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);
     }
+  };
+  index_t p = 0;
+  if (rs_a == 1 && cs_a == MR) {
+    // A packed panel, the usual case: four steps per iteration at fixed offsets, and the panel
+    // prefetched eight iterations ahead. The same FMAs in the same order as the loop below.
+    for (; p + 4 <= k; p += 4, a += 4 * MR, b += 4 * rs_b) {
+      _mm_prefetch(reinterpret_cast<const char*>(a + 32 * MR), _MM_HINT_T0);
+#pragma GCC unroll 4
+      for (int u = 0; u < 4; ++u) step(a + u * MR, 1, b + u * rs_b);
+    }
   }
+  for (; p < k; ++p, a += cs_a, b += rs_b) step(a, rs_a, b);
 
   if (m == MR && n == NR) {
 #pragma GCC unroll 6
