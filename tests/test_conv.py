@@ -357,3 +357,21 @@ def test_layer_rejects_wrong_rank_and_too_small_inputs():
         Conv2D(4, 3).forward(np.ones((2, 5, 3)))
     with pytest.raises(ValueError, match="larger than the input"):
         Conv2D(4, 5).forward(np.ones((2, 3, 3, 1)))
+
+
+def test_training_calls_the_kernels_directly_with_the_inference_result_and_checks_dy(rng):
+    """In training the layer skips ops.conv's argument checks (its arrays are its own); it must
+    give bitwise what the checked path gives, also for a new batch size, and name a bad dy."""
+    layer = Conv2D(5, 3, strides=2, padding="same", activation="relu")
+    for batch in (3, 2):
+        x = rng.standard_normal((batch, 7, 6, 2)).astype(np.float32)
+        y = layer.forward(x, training=True).copy()
+        np.testing.assert_array_equal(y, layer.forward(x, training=False))
+        layer.forward(x, training=True)
+        dy = rng.standard_normal(y.shape).astype(np.float32)
+        dx = layer.backward(dy)
+        want = fastnn.ops.conv_backward(dy, x, layer.params["W"], y, strides=2, padding="same", activation="relu")
+        for got, expected in zip((dx, layer.grads["W"], layer.grads["b"]), want):
+            np.testing.assert_array_equal(got, expected)
+    with pytest.raises(ValueError, match="dy must have the output's shape"):
+        layer.backward(np.ones((2, 4, 3, 4), np.float32))

@@ -154,9 +154,9 @@ def conv(x, w, b=None, *, strides=1, padding="valid", dilation=1, activation="id
 
     Channels last, 1 to 3 spatial dimensions: x is (batch, *spatial, in_channels) and w is
     (*kernel_size, in_channels, filters). ``y[n, o, f] = act(b[f] + Σ_{q, c} x[n, o * strides
-    + q * dilation - pad, c] · w[q, c, f])``, zero outside the input. Patches are gathered a
-    few samples at a time and multiplied by fastnn's packed GEMM, whose epilogue adds the bias
-    and applies the activation.
+    + q * dilation - pad, c] · w[q, c, f])``, zero outside the input. The patches (im2col) are
+    multiplied by fastnn's packed GEMM, whose epilogue adds the bias and applies the activation:
+    gathered as the GEMM packs them for wide products, else a few samples at a time.
 
     Args:
         strides, dilation: an int or one int per spatial dimension, each >= 1.
@@ -223,9 +223,13 @@ def _conv_operands(x, w, b, strides, padding, dilation):
     strides = _spatial.tuple_argument(strides, rank, "strides")
     dilation = _spatial.tuple_argument(dilation, rank, "dilation")
     windows = _spatial.windows(x.shape[1:-1], w.shape[:-2], strides, dilation, padding)
-    pad3 = windows.as_3d()[1]
-    grow = (1,) * (3 - rank)
-    return check.contiguous(x), check.contiguous(w), b, windows, (grow + strides, grow + dilation, pad3)
+    return check.contiguous(x), check.contiguous(w), b, windows, _conv_settings(windows, strides, dilation)
+
+
+def _conv_settings(windows, strides, dilation):
+    """The kernels' (strides, dilation, padding before) over 3 spatial dimensions, unit ones in front."""
+    grow = (1,) * (3 - len(strides))
+    return grow + strides, grow + dilation, windows.as_3d()[1]
 
 
 def _as_5d(a, kernel=False):
