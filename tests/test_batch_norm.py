@@ -417,6 +417,26 @@ def test_wrong_input_shape_after_build_raises(rng):
         layer.forward(rng.normal(size=(4, 6)), training=True)
 
 
+@pytest.mark.parametrize("axis", [-1, 1])
+def test_training_calls_the_kernels_directly_with_the_checked_results_and_names_a_bad_dy(rng, axis):
+    """In training the layer skips ops.batch_norm's argument checks (its arrays are its own); it
+    must give bitwise what the checked ops give, and name a dy of the wrong shape."""
+    layer = BatchNormalization(axis=axis, dtype="float64")
+    x = rng.normal(size=(6, 3, 4))
+    y = layer.forward(x, training=True).copy()
+    features_last = np.moveaxis(x, axis, -1)
+    want_y, mean, variance = ops.batch_norm(features_last, layer.params["gamma"], layer.params["beta"])
+    np.testing.assert_array_equal(y, np.moveaxis(want_y, -1, axis))
+    dy = rng.normal(size=x.shape)
+    dx = layer.backward(dy)
+    want = ops.batch_norm_backward(np.moveaxis(dy, axis, -1), features_last, layer.params["gamma"], mean, variance)
+    np.testing.assert_array_equal(dx, np.moveaxis(want[0], -1, axis))
+    np.testing.assert_array_equal(layer.grads["gamma"], want[1])
+    np.testing.assert_array_equal(layer.grads["beta"], want[2])
+    with pytest.raises(ValueError, match="dy must have the output's shape"):
+        layer.backward(np.ones((6, 4, 3)))
+
+
 def test_ops_reject_mismatched_operands(rng):
     x = rng.normal(size=(4, 3))
     with pytest.raises(ValueError, match="`gamma`"):

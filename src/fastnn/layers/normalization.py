@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _core
 from .. import _validation as check
 from .. import ops
 from .base import Layer
@@ -85,24 +86,36 @@ class BatchNormalization(Layer):
                 raise ValueError(f"{self._label()} needs more than one value per feature to compute batch statistics "
                                  f"in training. Received a batch of {len(x)} with input shape {x.shape}: use a larger "
                                  "`batch_size`, or call it with training=False")
-            y, mean, variance = ops.batch_norm(x_features_last, self._gamma, self._beta, epsilon=self.epsilon,
-                                               **self._activation())
+            # The hot path of fit, as Dense's and Conv's: the layer's own valid arrays straight to the kernel.
+            x_features_last = np.ascontiguousarray(x_features_last)
+            y = self._buffer("y", x_features_last.shape)
+            mean, variance = self._buffer("mean", (features,)), self._buffer("variance", (features,))
+            _core.batch_norm_training(x_features_last, self._gamma, self._beta, self.epsilon, y, mean, variance,
+                                      *self._activation())
             self._update_moving(mean, variance)
         else:
+            kernel, alpha = self._activation()
             y, mean, variance = ops.batch_norm(x_features_last, self._gamma, self._beta, epsilon=self.epsilon,
                                                mean=self.non_trainable_weights["moving_mean"].copy(),
                                                variance=self.non_trainable_weights["moving_variance"].copy(),
-                                               **self._activation())
+                                               activation=kernel, alpha=alpha)
         self._cache = (x_features_last, y, mean, variance, bool(training))
         return self._from_features_last(y)
 
     def backward(self, dy):
         """Fills grads["gamma"], grads["beta"] (those that are learned) and returns dx."""
         x_features_last, y, mean, variance, batch_statistics = self._cache
-        dy = self._to_features_last(np.asarray(dy, dtype=self.dtype))
-        dx, dgamma, dbeta = ops.batch_norm_backward(dy, x_features_last, self._gamma, mean, variance,
-                                                    epsilon=self.epsilon, batch_statistics=batch_statistics, y=y,
-                                                    **self._activation())
+        dy = np.asarray(dy, dtype=self.dtype)
+        if dy.shape != self._from_features_last(y).shape:
+            raise ValueError(f"{self._label()}: dy must have the output's shape {self._from_features_last(y).shape}. "
+                             f"Received shape {dy.shape}")
+        dy = np.ascontiguousarray(self._to_features_last(dy))
+        features = x_features_last.shape[-1]
+        dx = self._buffer("dx", x_features_last.shape)  # kept across steps inside fit, as Dense's
+        dgamma, dbeta = self._buffer("dgamma", (features,)), self._buffer("dbeta", (features,))
+        # The layer's own arrays (and dy, checked above) go straight to the kernel.
+        _core.batch_norm_backward(dy, x_features_last, y, self._gamma, mean, variance, self.epsilon, batch_statistics,
+                                  *self._activation(), dx, dgamma, dbeta)
         if self.scale:
             self.grads["gamma"] = dgamma
         if self.center:
@@ -116,10 +129,10 @@ class BatchNormalization(Layer):
     # -- internals ------------------------------------------------------------------------------
 
     def _activation(self):
-        """The fused activation's arguments for the kernels (the identity when none is fused)."""
+        """The fused activation's kernel name and slope (the identity when none is fused)."""
         if self.fused_activation is None:
-            return {}
-        return {"activation": self.fused_activation.kernel, "alpha": self.fused_activation.alpha}
+            return "identity", 0.0
+        return self.fused_activation.kernel, self.fused_activation.alpha
 
     def _update_moving(self, mean, variance):
         momentum = self.dtype.type(self.momentum)
