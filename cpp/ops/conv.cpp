@@ -119,9 +119,8 @@ void gather_patches(const ConvGeometry& g, const T* x, index_t rows, T* patches)
 
 // The patch matrix P of x, never stored whole: row r is output position r (sample-major, as y's
 // rows), column tap * C + c holds x[sample, input position of (r, tap), c], 0 in the padding.
-// The GEMM gathers it block by block while packing (PackSource), so x is read where a
-// materialized P would be written and read back at nine times x's size (a 3x3 kernel): that
-// round trip took about a quarter of a small CNN's convolution time.
+// In wide products the GEMM gathers it block by block while packing (PackSource): x is read
+// where a materialized P would be written and read back at nine times x's size (a 3x3 kernel).
 template <class T>
 struct PatchMatrix {
   const ConvGeometry& g;
