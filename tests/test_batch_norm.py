@@ -240,7 +240,8 @@ def test_a_following_activation_fuses_and_trains_exactly_as_unfused(rng):
         model.build((5, 5, 2))
     _, norm, relu, residual, *_ = fused.layers
     assert norm.fused_activation is relu and relu.fused_into is norm
-    assert residual.layers[1].fused_activation is residual.layers[2] and residual.layers[2].fused_into is residual.layers[1]
+    inner_norm, inner_leaky = residual.layers[1], residual.layers[2]
+    assert inner_norm.fused_activation is inner_leaky and inner_leaky.fused_into is inner_norm
     unfuse(unfused.layers)
     x = rng.normal(size=(6, 5, 5, 2)).astype(np.float32)
     y = rng.normal(size=(6, 3)).astype(np.float32)

@@ -64,3 +64,17 @@ def windows(in_shape, kernel, strides, dilation, padding, what="kernel_size"):
             out.append(o)
             pad.append(max((o - 1) * s + span - size, 0) // 2)
     return Windows(tuple(out), tuple(pad))
+
+
+def kernel_settings(windows, strides, dilation):
+    """The C++ kernels' (strides, dilation, padding before), each over 3 spatial dimensions
+    (unit ones in front)."""
+    grow = (1,) * (3 - len(strides))
+    return grow + tuple(strides), grow + tuple(dilation), windows.as_3d()[1]
+
+
+def as_5d(a, kernel=False):
+    """A view with unit spatial dimensions added in front, as the C++ kernels take arrays:
+    (batch, d, h, w, c), or (kd, kh, kw, c, f) for a kernel."""
+    extra = 5 - a.ndim
+    return a.reshape(a.shape[:0 if kernel else 1] + (1,) * extra + a.shape[0 if kernel else 1:])

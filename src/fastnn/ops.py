@@ -18,6 +18,7 @@ import numpy as np
 from . import _core
 from . import _spatial
 from . import _validation as check
+from ._spatial import as_5d
 
 __all__ = ["matmul", "linear", "linear_backward", "conv", "conv_backward", "dropout", "dropout_backward", "dropout_mask",
            "batch_norm", "batch_norm_backward", "max_pool", "max_pool_backward", "average_pool", "average_pool_backward",
@@ -172,7 +173,7 @@ def conv(x, w, b=None, *, strides=1, padding="valid", dilation=1, activation="id
     act, alpha = _activation(activation, alpha)
     shape = (x.shape[0], *windows.out, w.shape[-1])
     out = _output(out, shape, x.dtype, inputs=(x, w, b))
-    _core.conv(_as_5d(x), _as_5d(w, kernel=True), b, _as_5d(out), *settings, act, alpha)
+    _core.conv(as_5d(x), as_5d(w, kernel=True), b, as_5d(out), *settings, act, alpha)
     return out
 
 
@@ -200,8 +201,8 @@ def conv_backward(dy, x, w, y=None, *, strides=1, padding="valid", dilation=1, a
         dw, db = np.empty(w.shape, x.dtype), np.empty(w.shape[-1], x.dtype)
     else:
         dx, dw, db = _gradient_outputs(out, input_grad, x.shape, w.shape, (w.shape[-1],), x.dtype, inputs=(dy, x, w, y))
-    _core.conv_backward(_as_5d(dy), _as_5d(x), _as_5d(w, kernel=True), None if y is None else _as_5d(y),
-                        None if dx is None else _as_5d(dx), _as_5d(dw, kernel=True), db, *settings, act, alpha)
+    _core.conv_backward(as_5d(dy), as_5d(x), as_5d(w, kernel=True), None if y is None else as_5d(y),
+                        None if dx is None else as_5d(dx), as_5d(dw, kernel=True), db, *settings, act, alpha)
     return dx, dw, db
 
 
@@ -223,19 +224,7 @@ def _conv_operands(x, w, b, strides, padding, dilation):
     strides = _spatial.tuple_argument(strides, rank, "strides")
     dilation = _spatial.tuple_argument(dilation, rank, "dilation")
     windows = _spatial.windows(x.shape[1:-1], w.shape[:-2], strides, dilation, padding)
-    return check.contiguous(x), check.contiguous(w), b, windows, _conv_settings(windows, strides, dilation)
-
-
-def _conv_settings(windows, strides, dilation):
-    """The kernels' (strides, dilation, padding before) over 3 spatial dimensions, unit ones in front."""
-    grow = (1,) * (3 - len(strides))
-    return grow + strides, grow + dilation, windows.as_3d()[1]
-
-
-def _as_5d(a, kernel=False):
-    """A view with unit spatial dimensions added in front: (batch, d, h, w, c) or (kd, kh, kw, c, f)."""
-    extra = 5 - a.ndim
-    return a.reshape(a.shape[:0 if kernel else 1] + (1,) * extra + a.shape[0 if kernel else 1:])
+    return check.contiguous(x), check.contiguous(w), b, windows, _spatial.kernel_settings(windows, strides, dilation)
 
 
 def dropout(x, rate, *, seed, offset=0, training=True, out=None):

@@ -10,6 +10,7 @@ from .. import _validation as check
 from .. import init as _init
 from .. import ops
 from .. import regularizers as _regularizers
+from .._spatial import as_5d
 from .base import _SpatialLayer
 from .dense import (_KERNEL_ACTIVATIONS, LEAKY_RELU_SLOPE, Dense, _add_penalty_gradients, _initializer_spec,
                     _saveable)
@@ -75,8 +76,7 @@ class _Conv(_SpatialLayer):
             x = np.ascontiguousarray(x)
             out_shape, settings = self._kernel_geometry(x.shape)
             y = self._buffer("y", out_shape)
-            _core.conv(ops._as_5d(x), ops._as_5d(self.params["W"], kernel=True), self.params["b"], ops._as_5d(y),
-                       *settings, kernel, alpha)
+            _core.conv(as_5d(x), as_5d(self.params["W"], kernel=True), self.params["b"], as_5d(y), *settings, kernel, alpha)
         else:
             y = ops.conv(x, self.params["W"], self.params["b"], activation=kernel, alpha=alpha, **self._settings())
         self._cache = (x, y, kernel, alpha)
@@ -91,9 +91,8 @@ class _Conv(_SpatialLayer):
         dW, db = self._buffer("dW", self.params["W"].shape), self._buffer("db", self.params["b"].shape)
         _, settings = self._kernel_geometry(x.shape)
         # As in forward: the layer's own arrays go straight to the kernel (it checks shapes and dtypes).
-        _core.conv_backward(ops._as_5d(dy), ops._as_5d(x), ops._as_5d(self.params["W"], kernel=True), ops._as_5d(y),
-                            None if dx is None else ops._as_5d(dx), ops._as_5d(dW, kernel=True), db, *settings, kernel,
-                            alpha)
+        _core.conv_backward(as_5d(dy), as_5d(x), as_5d(self.params["W"], kernel=True), as_5d(y),
+                            None if dx is None else as_5d(dx), as_5d(dW, kernel=True), db, *settings, kernel, alpha)
         self.grads["W"], self.grads["b"] = dW, db
         if not self.penalties_in_optimizer:
             _add_penalty_gradients(self)
@@ -122,7 +121,7 @@ class _Conv(_SpatialLayer):
         layer's forward call (16 -> 16 channels on a (128, 8, 8) batch)."""
         if self._geometry is None or self._geometry[0] != input_shape:
             windows = self._windows(input_shape[1:])
-            settings = ops._conv_settings(windows, self.strides, self.dilation_rate)
+            settings = _spatial.kernel_settings(windows, self.strides, self.dilation_rate)
             self._geometry = (input_shape, (input_shape[0], *windows.out, self.filters), settings)
         return self._geometry[1:]
 
