@@ -109,22 +109,28 @@ def test_conv_forward_and_backward_match_the_reference(rng, dtype, padding, stri
     assert_close(db, want_db, dtype, y.size // filters)
 
 
-# Products with 130 columns (filters, or channels for dx's convolution) span at least 4 micro-tiles
-# on every ISA, AVX-512's 32-wide float32 tile included: their patch matrix is gathered while the
-# GEMM packs it instead of being materialized. A patch row of 450 values crosses KC (two blocks of
-# 225: 4.5 taps of 50 channels) and MC, so blocks start mid-tap and mid-line.
-WIDE_CASES = [  # (rank, spatial, kernel, channels, filters)
+# The GEMM gathers the patch matrix block by block as it needs it. Products with 130 columns
+# (filters, or channels for dx's convolution) span at least 4 micro-tiles on every ISA, AVX-512's
+# 32-wide float32 tile included, and pack the gathered blocks; those with 16 or 32 columns read
+# them in place on every ISA (a whole tile or more, fewer than 4). A patch row of 450 values
+# crosses KC (two blocks of 225: 4.5 taps of 50 channels) and MC, so blocks start mid-tap and
+# mid-line.
+GATHERED_CASES = [  # (rank, spatial, kernel, channels, filters)
     (1, (9,), (3,), 50, 130),
     (2, (5, 6), (3, 3), 50, 130),
     (2, (5, 4), (3, 2), 130, 3),
     (3, (3, 4, 3), (3, 1, 2), 30, 130),
+    (2, (5, 6), (3, 3), 50, 16),
+    (2, (6, 5), (3, 3), 32, 32),
+    (1, (9,), (3,), 3, 16),
 ]
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("strides, dilation, padding", [(1, 1, "same"), (2, 1, "valid"), (1, 2, "same"), (2, 2, "same")])
-@pytest.mark.parametrize("rank, spatial, kernel, channels, filters", WIDE_CASES, ids=["1d", "2d", "2d-dx", "3d"])
-def test_patches_gathered_while_packing_match_the_reference(rng, dtype, strides, dilation, padding, rank, spatial,
+@pytest.mark.parametrize("rank, spatial, kernel, channels, filters", GATHERED_CASES,
+                         ids=["1d", "2d", "2d-dx", "3d", "2d-in-place", "2d-in-place-dx", "1d-in-place"])
+def test_patches_gathered_by_the_gemm_match_the_reference(rng, dtype, strides, dilation, padding, rank, spatial,
                                                             kernel, channels, filters):
     x = rng.standard_normal((2, *spatial, channels)).astype(dtype)
     w = rng.standard_normal((*kernel, channels, filters)).astype(dtype)

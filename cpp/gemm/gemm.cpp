@@ -137,8 +137,12 @@ void gemm_thread(const GemmPlan<T>& plan, index_t thread) {
       }
       for (index_t ic = row_begin; ic < row_end; ic += bs.mc) {  // ic loop
         const index_t mc = std::min(bs.mc, row_end - ic);
+        // The strides of the block's panels at packed_a + ir * kc: pack_a's layout unless an
+        // a_source leaves a row-major block to read in place.
+        index_t rs = 1, cs = mr;
         if (g.a_source) {
           g.a_source->pack(g.a_source->context, ic, pc, mc, kc, mr, packed_a, scratch);
+          if (g.a_source->layout == BlockLayout::rows) rs = kc, cs = 1;
         } else if (!a_in_place) {
           pack_a(g.a, ic, pc, mc, kc, mr, packed_a);
         } else if (mc % mr) {
@@ -155,7 +159,7 @@ void gemm_thread(const GemmPlan<T>& plan, index_t thread) {
             const int m = static_cast<int>(std::min(mr, mc - ir));
             const bool a_full_in_place = a_in_place && m == mr;
             const T* a = a_full_in_place ? g.a.data + row * g.a.rs + pc * g.a.cs : packed_a + (a_in_place ? 0 : ir * kc);
-            const index_t rs_a = a_full_in_place ? g.a.rs : 1, cs_a = a_full_in_place ? g.a.cs : mr;
+            const index_t rs_a = a_full_in_place ? g.a.rs : rs, cs_a = a_full_in_place ? g.a.cs : cs;
             if (plan.transposed) {
               transposed_tile(plan, kc, a, rs_a, cs_a, b, rs_b, row, col, m, n, first, last);
               continue;
@@ -221,7 +225,11 @@ void gemm(const GemmProblem<T>& caller, const TileEpilogue<T>* epilogue) {
   // KC = 256 becomes 4 x 196, not 3 x 256 + 16, whose last sweep would read and write every C
   // tile for 16 multiply-adds each. Depends on k alone, so results stay thread-count invariant.
   bs.kc = ceil_div(g.k, ceil_div(g.k, bs.kc));
-  const double flops = static_cast<double>(g.m) * static_cast<double>(g.n) * static_cast<double>(g.k);
+  // An a_source's gathering is work the threads share too: an element gathered costs about what
+  // 16 multiply-adds do (a cycle, as in choose_grid). It decides the threads of a product with
+  // little arithmetic per element, a first convolution layer's (one channel: k = 9).
+  const double flops = static_cast<double>(g.m) * static_cast<double>(g.k) *
+                       (static_cast<double>(g.n) + (g.a_source ? 16.0 : 0.0));
   const index_t threads = threads_for(flops, kFlopsPerThread);
   const index_t row_tiles = ceil_div(g.m, bs.mr), col_tiles = ceil_div(g.n, bs.nr);
   const ThreadGrid grid = choose_grid(g.m, g.n, g.k, bs.mr, bs.nr, threads);
@@ -248,9 +256,17 @@ bool gemm_packs_a(index_t n) {
   return ceil_div(n, gemm_kernel<T>().blocking.nr) >= kUsesWorthPacking;
 }
 
+template <class T>
+bool gemm_transposes(index_t m, index_t n) {
+  const GemmBlocking& bs = gemm_kernel<T>().blocking;
+  return computes_transposed(m, n, bs.mr, bs.nr);
+}
+
 template void gemm<float>(const GemmProblem<float>&, const TileEpilogue<float>*);
 template void gemm<double>(const GemmProblem<double>&, const TileEpilogue<double>*);
 template bool gemm_packs_a<float>(index_t);
 template bool gemm_packs_a<double>(index_t);
+template bool gemm_transposes<float>(index_t, index_t);
+template bool gemm_transposes<double>(index_t, index_t);
 
 }  // namespace fastnn

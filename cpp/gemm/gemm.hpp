@@ -19,15 +19,22 @@ struct TileEpilogue {
   Function finish = nullptr;
 };
 
-// An op(A) that is never stored whole: `pack` writes op(A)[row : row + mc, col : col + kc] in
-// pack_a's layout into dst, using scratch (room for mc * kc values, the GEMM's own) on the way.
-// A convolution's patch matrix is one: gathered block by block as the GEMM packs it (implicit
-// im2col, ops/conv.cpp), it never travels through memory in full. Called from several threads
-// at once; must not throw.
+// How a PackSource leaves a block of op(A) in dst: in pack_a's layout, or as a row-major block
+// the micro-kernel reads in place, element (i, p) at dst[i * kc + p], with the rows from mc up
+// to the next multiple of MR zero. Reading in place skips pack_a's transposing copy, which pays
+// only for a panel used by many column tiles.
+enum class BlockLayout { packed, rows };
+
+// An op(A) that is never stored whole: `pack` writes op(A)[row : row + mc, col : col + kc] into
+// dst in `layout` (room for mc rounded up to MR times kc values), using scratch (as much room,
+// the GEMM's own) on the way. A convolution's patch matrix is one: gathered block by block as
+// the GEMM needs it (implicit im2col, ops/conv.cpp), it never travels through memory in full.
+// Called from several threads at once; must not throw.
 template <class T>
 struct PackSource {
   void (*pack)(const void* context, index_t row, index_t col, index_t mc, index_t kc, index_t mr, T* dst, T* scratch);
   const void* context;
+  BlockLayout layout = BlockLayout::packed;
 };
 
 template <class T>
@@ -47,9 +54,13 @@ template <class T>
 void gemm(const GemmProblem<T>& problem, const TileEpilogue<T>* epilogue = nullptr);
 
 // Whether gemm packs op(A) for a product with n columns (else it reads full panels in place):
-// a PackSource costs a copy that an in-place read would skip, so it pays only where A is
-// packed anyway.
+// a PackSource in pack_a's layout pays only where A is packed anyway.
 template <class T>
 bool gemm_packs_a(index_t n);
+
+// Whether gemm computes an m x n product as Cᵀ = op(B)ᵀ op(A)ᵀ (narrow outputs), which an
+// a_source does not support: its caller must then store op(A).
+template <class T>
+bool gemm_transposes(index_t m, index_t n);
 
 }  // namespace fastnn

@@ -105,22 +105,12 @@ void gather_patch_row(const ConvGeometry& g, const T* sample, index_t o0, index_
   }
 }
 
-// P materialized: patches[row, tap * C + c] for rows [0, rows) of a chunk of samples starting at x.
-template <class T>
-void gather_patches(const ConvGeometry& g, const T* x, index_t rows, T* patches) {
-  const index_t width = g.patch_size(), sample_size = g.in_positions() * g.channels;
-  parallel_for(rows, std::max<index_t>(1, 4096 / std::max<index_t>(width, 1)), [&](index_t begin, index_t end) {
-    OutputPosition p = output_position(g, begin);
-    for (index_t row = begin; row < end; ++row, p.next(g)) {
-      gather_patch_row(g, x + p.sample * sample_size, p.o0, p.o1, p.o2, patches + row * width);
-    }
-  });
-}
-
-// The patch matrix P of x, never stored whole: row r is output position r (sample-major, as y's
-// rows), column tap * C + c holds x[sample, input position of (r, tap), c], 0 in the padding.
-// In wide products the GEMM gathers it block by block while packing (PackSource): x is read
-// where a materialized P would be written and read back at nine times x's size (a 3x3 kernel).
+// The patch matrix P of x: row r is output position r (sample-major, as y's rows), column
+// tap * C + c holds x[sample, input position of (r, tap), c], 0 in the padding. The GEMM gathers
+// it block by block as it needs it (PackSource), packed or read in place, so x is read where a
+// stored P would be written and read back at nine times x's size (a 3x3 kernel). It is stored,
+// a chunk at a time, for the products where that measured faster (see conv_backward) and for a
+// narrow output that the GEMM computes transposed.
 template <class T>
 struct PatchMatrix {
   const ConvGeometry& g;
@@ -148,6 +138,9 @@ void gather_patch_columns(const PatchMatrix<T>& p, const OutputPosition& o, cons
   const ConvGeometry& g = p.g;
   const index_t c = g.channels, k2 = g.kernel[2], line_width = k2 * c;
   const T* sample = p.x + o.sample * g.in_positions() * c;
+  if (begin == 0 && end == g.patch_size()) {  // a whole row: its simpler loop measured 6-12% faster
+    return gather_patch_row(g, sample, o.o0, o.o1, o.o2, out);
+  }
   const index_t base2 = o.o2 * g.stride[2] - g.pad[2];  // the input index of tap q2 = 0
   index_t q0 = first.q0, q1 = first.q1;
   for (index_t column = begin, line_start = first.line_start; column < end; line_start += line_width) {
@@ -186,28 +179,48 @@ void gather_patch_columns(const PatchMatrix<T>& p, const OutputPosition& o, cons
   }
 }
 
-// PackSource of P: pack_a's layout of P[row : row + mc, col : col + kc], gathered into scratch
-// row by row first (each row's taps are a few contiguous runs of x).
+// P materialized: rows [0, rows) of the patch matrix of a chunk of samples starting at x.
 template <class T>
-void pack_patches(const void* context, index_t row, index_t col, index_t mc, index_t kc, index_t mr, T* dst,
-                  T* scratch) {
+void gather_patches(const ConvGeometry& g, const T* x, index_t rows, T* patches) {
+  const index_t width = g.patch_size(), sample_size = g.in_positions() * g.channels;
+  parallel_for(rows, std::max<index_t>(1, 4096 / std::max<index_t>(width, 1)), [&](index_t begin, index_t end) {
+    OutputPosition o = output_position(g, begin);
+    for (index_t row = begin; row < end; ++row, o.next(g)) {
+      gather_patch_row(g, x + o.sample * sample_size, o.o0, o.o1, o.o2, patches + row * width);
+    }
+  });
+}
+
+// PackSource of P read in place (BlockLayout::rows): P[row : row + mc, col : col + kc] row by
+// row into dst, each row's taps a few contiguous runs of x.
+template <class T>
+void gather_patch_rows(const void* context, index_t row, index_t col, index_t mc, index_t kc, index_t mr, T* dst, T*) {
   const PatchMatrix<T>& p = *static_cast<const PatchMatrix<T>*>(context);
   const FirstTap first(p.g, col);
   OutputPosition o = output_position(p.g, row);
-  for (index_t i = 0; i < mc; ++i, o.next(p.g)) gather_patch_columns(p, o, first, col, col + kc, scratch + i * kc);
-  pack_a(MatrixView<T>{scratch, kc, 1}, 0, 0, mc, kc, mr, dst);
+  for (index_t i = 0; i < mc; ++i, o.next(p.g)) gather_patch_columns(p, o, first, col, col + kc, dst + i * kc);
+  std::fill(dst + mc * kc, dst + round_up(mc, mr) * kc, T(0));
 }
 
-// PackSource of Pᵀ (the operand of dW = Pᵀ · g): pack_a's layout of Pᵀ[row : row + mc, col : col + kc],
-// the transpose of P[col : col + kc, row : row + mc], gathered one row of P at a time.
+// PackSource of Pᵀ (the operand of dW = Pᵀ · g) in pack_a's layout: Pᵀ[row : row + mc, col : col + kc]
+// is P[col : col + kc, row : row + mc], gathered one row of P at a time into scratch.
 template <class T>
-void pack_patches_transposed(const void* context, index_t row, index_t col, index_t mc, index_t kc, index_t mr,
-                             T* dst, T* scratch) {
+void pack_transposed_patches(const void* context, index_t row, index_t col, index_t mc, index_t kc, index_t mr, T* dst,
+                             T* scratch) {
   const PatchMatrix<T>& p = *static_cast<const PatchMatrix<T>*>(context);
   const FirstTap first(p.g, row);
   OutputPosition o = output_position(p.g, col);
   for (index_t j = 0; j < kc; ++j, o.next(p.g)) gather_patch_columns(p, o, first, row, row + mc, scratch + j * mc);
   pack_a(MatrixView<T>{scratch, 1, mc}, 0, 0, mc, kc, mr, dst);
+}
+
+// PackSource of P in pack_a's layout, through gather_patch_rows into scratch: for products wide
+// enough that the GEMM packs A anyway; narrower ones read gather_patch_rows' block in place.
+template <class T>
+void pack_patch_rows(const void* context, index_t row, index_t col, index_t mc, index_t kc, index_t mr, T* dst,
+                     T* scratch) {
+  gather_patch_rows<T>(context, row, col, mc, kc, mr, scratch, nullptr);
+  pack_a(MatrixView<T>{scratch, kc, 1}, 0, 0, mc, kc, mr, dst);
 }
 
 // The adjoint of the patch gathering: dx[sample, position, c] = Σ of the patch gradients that read
@@ -265,16 +278,6 @@ void flip_kernel(const ConvGeometry& g, const T* w, T* flipped) {
   }
 }
 
-// P is gathered while the GEMM packs it (PackSource) when the GEMM packs its A operand anyway
-// (n = filters of at least kUsesWorthPacking micro-tiles); with fewer, the GEMM reads a
-// materialized P in place without packing it, and gathering while packing would add the copy
-// it skips. Timed side by side: 64 -> 128 filters on 16 x 16 images, forward 0.78x and backward
-// 0.90x the materialized time; 16 -> 16 on 8 x 8, 1.23x and 1.30x.
-template <class T>
-bool gathers_while_packing(index_t n) {
-  return gemm_packs_a<T>(n);
-}
-
 thread_local AlignedBuffer patch_workspace, patch_gradient_workspace, weight_gradient_workspace, output_gradient_workspace,
     flipped_kernel_workspace;
 
@@ -287,24 +290,27 @@ void conv_forward(const ConvGeometry& g, const T* x, const T* w, const T* bias, 
   params.bias = bias;
   params.activation = activation;
   params.alpha = alpha;
-  const index_t width = g.patch_size(), positions = g.out_positions();
+  const index_t width = g.patch_size(), positions = g.out_positions(), rows = g.batch * positions;
   const MatrixView<T> weights{w, g.filters, 1};
   if (patches_are_input(g)) {
-    return linear_forward<T>(g.batch * positions, width, g.filters, MatrixView<T>{x, width, 1}, weights, y, g.filters, params);
+    return linear_forward<T>(rows, width, g.filters, MatrixView<T>{x, width, 1}, weights, y, g.filters, params);
   }
-  if (gathers_while_packing<T>(g.filters)) {
+  if (!gemm_transposes<T>(rows, g.filters)) {  // P gathered block by block as the GEMM needs it
     const PatchMatrix<T> patches{g, x};
-    const PackSource<T> source{&pack_patches<T>, &patches};
-    return linear_forward<T>(g.batch * positions, width, g.filters, MatrixView<T>{nullptr, 0, 0}, weights, y, g.filters,
-                             params, &source);
+    const PackSource<T> source = gemm_packs_a<T>(g.filters)
+                                     ? PackSource<T>{&pack_patch_rows<T>, &patches}
+                                     : PackSource<T>{&gather_patch_rows<T>, &patches, BlockLayout::rows};
+    return linear_forward<T>(rows, width, g.filters, MatrixView<T>{nullptr, 0, 0}, weights, y, g.filters, params,
+                             &source);
   }
-  // P materialized a chunk of samples at a time (4 MiB), small enough to stay in L2/L3.
+  // A narrow output (a few filters) is computed transposed, which needs P stored: materialized
+  // a chunk of samples at a time (4 MiB), small enough to stay in L2/L3.
   const index_t chunk = samples_per_chunk(g);
   T* patches = patch_workspace.reserve_as<T>(std::size_t(std::max<index_t>(chunk * positions * width, 1)));
   for (index_t first = 0; first < g.batch; first += chunk) {
-    const index_t samples = std::min(chunk, g.batch - first), rows = samples * positions;
-    gather_patches(g, x + first * g.in_positions() * g.channels, rows, patches);
-    linear_forward<T>(rows, width, g.filters, MatrixView<T>{patches, width, 1}, weights,
+    const index_t chunk_rows = std::min(chunk, g.batch - first) * positions;
+    gather_patches(g, x + first * g.in_positions() * g.channels, chunk_rows, patches);
+    linear_forward<T>(chunk_rows, width, g.filters, MatrixView<T>{patches, width, 1}, weights,
                       y + first * positions * g.filters, g.filters, params);
   }
 }
@@ -344,13 +350,15 @@ void conv_backward(const ConvGeometry& g, const T* dy, const T* x, const T* w, c
     grad_params = LinearParams<T>{};
   }
 
-  // dW = Pᵀ · grad and db = Σ grad.
-  if (gathers_while_packing<T>(f)) {
+  // dW = Pᵀ · grad and db = Σ grad. Pᵀ is gathered as the GEMM packs it in wide products; in
+  // narrow ones every thread would walk all positions for its few columns of Pᵀ (one channel,
+  // 16 filters: 1.13-1.25x the time of the stored P), so P is stored a chunk at a time.
+  if (gemm_packs_a<T>(f) && !gemm_transposes<T>(width, f)) {
     const PatchMatrix<T> patches{g, x};
-    const PackSource<T> transposed_patches{&pack_patches_transposed<T>, &patches};
+    const PackSource<T> source{&pack_transposed_patches<T>, &patches};
     linear_backward<T>(rows, width, f, grad, MatrixView<T>{nullptr, 0, 0}, weights, grad_y, nullptr, dw, db, grad_params,
-                       &transposed_patches);
-  } else {  // P materialized a chunk at a time; the chunks' dW and db added in chunk order
+                       &source);
+  } else {  // P materialized a chunk at a time, the chunks' dW and db added in chunk order
     const index_t chunk = samples_per_chunk(g);
     T* patches = patch_workspace.reserve_as<T>(std::size_t(chunk * positions * width));
     T* chunk_dw = g.batch > chunk ? weight_gradient_workspace.reserve_as<T>(std::size_t(width * f + f)) : nullptr;

@@ -1,8 +1,9 @@
 // N-D convolution, channels last: 1, 2 or 3 spatial dimensions, all handled as 3 (a missing
 // dimension has size 1, kernel 1, stride 1). The forward product and both backward products run
 // through the packed GEMM of ops.linear on the patch matrix (im2col), so bias and activation come
-// from the GEMM's epilogue. The patches are gathered while the GEMM packs them when it packs
-// them anyway (wide products), else materialized a chunk of samples at a time and read in place.
+// from the GEMM's epilogue. The GEMM gathers the patches block by block as it needs them
+// (packed, or read in place by narrow products); a few products store them a chunk of samples
+// at a time instead (conv.cpp says which).
 //
 //   x: (batch, in[0], in[1], in[2], channels)        w: (kernel[0..2], channels, filters)
 //   y: (batch, out[0], out[1], out[2], filters)
