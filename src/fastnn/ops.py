@@ -156,8 +156,9 @@ def conv(x, w, b=None, *, strides=1, padding="valid", dilation=1, activation="id
     Channels last, 1 to 3 spatial dimensions: x is (batch, *spatial, in_channels) and w is
     (*kernel_size, in_channels, filters). ``y[n, o, f] = act(b[f] + Σ_{q, c} x[n, o * strides
     + q * dilation - pad, c] · w[q, c, f])``, zero outside the input. The patches (im2col) are
-    multiplied by fastnn's packed GEMM, whose epilogue adds the bias and applies the activation:
-    gathered as the GEMM packs them for wide products, else a few samples at a time.
+    multiplied by fastnn's packed GEMM, whose epilogue adds the bias and applies the activation;
+    the GEMM gathers them block by block as it needs them (a few products store them a few
+    samples at a time first).
 
     Args:
         strides, dilation: an int or one int per spatial dimension, each >= 1.
