@@ -138,8 +138,8 @@ void gather_patch_columns(const PatchMatrix<T>& p, const OutputPosition& o, cons
   const ConvGeometry& g = p.g;
   const index_t c = g.channels, k2 = g.kernel[2], line_width = k2 * c;
   const T* sample = p.x + o.sample * g.in_positions() * c;
-  if (begin == 0 && end == g.patch_size()) {  // a whole row: its simpler loop measured 6-12% faster
-    return gather_patch_row(g, sample, o.o0, o.o1, o.o2, out);
+  if (begin == 0 && end == g.patch_size()) {  // a whole row: gathered through the loop below, a
+    return gather_patch_row(g, sample, o.o0, o.o1, o.o2, out);  // 16 -> 4 convolution took 1.06-1.12x
   }
   const index_t base2 = o.o2 * g.stride[2] - g.pad[2];  // the input index of tap q2 = 0
   index_t q0 = first.q0, q1 = first.q1;
