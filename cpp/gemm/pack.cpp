@@ -15,11 +15,12 @@ namespace {
 // B panel (W^T in dX = dY W^T). SSE2 (every x86-64) transposes 4 x 4 float or 2 x 2 double
 // blocks in registers instead of gathering one element at a time (packing W^T fell from 11% to
 // 7% of a dX product's profile); even W that is not a multiple of 4 (MR = 6, 14) ends with a
-// pair of rows.
-template <int W>
-void transpose_rows(const float* src, index_t ld, index_t kc, float* dst) {
-  index_t p = 0;
+// pair of rows. transpose_row_blocks does the whole 4 (float) or 2 (double) steps of k and
+// returns how many it did; transpose_rows finishes the rest one element at a time.
 #if defined(__SSE2__)
+template <int W>
+index_t transpose_row_blocks(const float* src, index_t ld, index_t kc, float* dst) {
+  index_t p = 0;
   for (; p + 4 <= kc; p += 4) {
     const float* s = src + p;
     float* d = dst + p * W;
@@ -46,16 +47,12 @@ void transpose_rows(const float* src, index_t ld, index_t kc, float* dst) {
       for (int q = 0; q < 4; ++q) d[q * W + i] = s[i * ld + q];
     }
   }
-#endif
-  for (; p < kc; ++p) {
-    for (int i = 0; i < W; ++i) dst[p * W + i] = src[i * ld + p];
-  }
+  return p;
 }
 
 template <int W>
-void transpose_rows(const double* src, index_t ld, index_t kc, double* dst) {
+index_t transpose_row_blocks(const double* src, index_t ld, index_t kc, double* dst) {
   index_t p = 0;
-#if defined(__SSE2__)
   for (; p + 2 <= kc; p += 2) {
     const double* s = src + p;
     double* d = dst + p * W;
@@ -70,8 +67,18 @@ void transpose_rows(const double* src, index_t ld, index_t kc, double* dst) {
       d[W + i] = s[i * ld + 1];
     }
   }
+  return p;
+}
+#else
+template <int W, class T>
+index_t transpose_row_blocks(const T*, index_t, index_t, T*) {
+  return 0;  // no SSE2: every step one element at a time
+}
 #endif
-  for (; p < kc; ++p) {
+
+template <int W, class T>
+void transpose_rows(const T* src, index_t ld, index_t kc, T* dst) {
+  for (index_t p = transpose_row_blocks<W>(src, ld, kc, dst); p < kc; ++p) {
     for (int i = 0; i < W; ++i) dst[p * W + i] = src[i * ld + p];
   }
 }

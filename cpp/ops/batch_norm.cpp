@@ -184,7 +184,6 @@ void batch_norm_backward(const T* dy, const T* x, const T* y, index_t rows, inde
   // Per chunk: Σ g and Σ g (x - mean) with g = dy ⊙ act'(y), summed in T; merged in double in
   // chunk order below. g is formed again where dx needs it rather than stored.
   std::vector<double> chunk_dy(chunks.count * features), chunk_dy_x(chunks.count * features);
-  std::vector<T> k(features), p(features), q(features);
   with_activation(activation, [&](auto a) {
     constexpr Activation A = decltype(a)::value;
     for_each_chunk(chunks, false, [&](index_t chunk) {
@@ -206,37 +205,38 @@ void batch_norm_backward(const T* dy, const T* x, const T* y, index_t rows, inde
         }
       });
     });
+  });
 
-    // dx = k g + p (x - mean) + q per feature, with k = gamma / σ, p = -k dgamma / (σ rows) and
-    // q = -k dbeta / rows (p = q = 0 when the statistics were constants).
-    parallel_for(features, 64, [&](index_t begin, index_t end) {
-      for (index_t c = begin; c < end; ++c) {
-        double sum_dy = 0.0, sum_dy_x = 0.0;
-        for (index_t chunk = 0; chunk < chunks.count; ++chunk) {
-          sum_dy += chunk_dy[chunk * features + c];
-          sum_dy_x += chunk_dy_x[chunk * features + c];
-        }
-        const double inverse_std = 1.0 / std::sqrt(double(variance[c]) + epsilon);
-        const double g = sum_dy_x * inverse_std;
-        dbeta[c] = T(sum_dy);
-        dgamma[c] = T(g);
-        const double scale = double(gamma[c]) * inverse_std;
-        k[c] = T(scale);
-        p[c] = T(batch_statistics ? -scale * g * inverse_std / double(rows) : 0.0);
-        q[c] = T(batch_statistics ? -scale * sum_dy / double(rows) : 0.0);
+  // dx = k g + p (x - mean) + q per feature, with k = gamma / σ, p = -k dgamma / (σ rows) and
+  // q = -k dbeta / rows (p = q = 0 when the statistics were constants).
+  std::vector<T> k(features), p(features), q(features);
+  parallel_for(features, 64, [&](index_t begin, index_t end) {
+    for (index_t c = begin; c < end; ++c) {
+      double sum_dy = 0.0, sum_dy_x = 0.0;
+      for (index_t chunk = 0; chunk < chunks.count; ++chunk) {
+        sum_dy += chunk_dy[chunk * features + c];
+        sum_dy_x += chunk_dy_x[chunk * features + c];
       }
-    });
-    if (dx == nullptr) return;
+      const double inverse_std = 1.0 / std::sqrt(double(variance[c]) + epsilon);
+      const double g = sum_dy_x * inverse_std;
+      dbeta[c] = T(sum_dy);
+      dgamma[c] = T(g);
+      const double scale = double(gamma[c]) * inverse_std;
+      k[c] = T(scale);
+      p[c] = T(batch_statistics ? -scale * g * inverse_std / double(rows) : 0.0);
+      q[c] = T(batch_statistics ? -scale * sum_dy / double(rows) : 0.0);
+    }
+  });
+  if (dx == nullptr) return;
 
+  with_activation(activation, [&](auto a) {
+    constexpr Activation A = decltype(a)::value;
     for_each_chunk(chunks, true, [&](index_t chunk) {
       for (index_t r = chunks.begin(chunk), end = chunks.end(chunk, rows); r < end; ++r) {
-        const T* xr = x + r * features;
-        const T* dyr = dy + r * features;
-        const T* yr = y + r * features;
-        T* dxr = dx + r * features;
+        const index_t row = r * features;  // y is read only through an activation (null without one)
         for (index_t c = 0; c < features; ++c) {
-          const T g = times_derivative<A>(dyr[c], A == Activation::identity ? T(0) : yr[c], alpha);
-          dxr[c] = k[c] * g + p[c] * (xr[c] - mean[c]) + q[c];
+          const T g = times_derivative<A>(dy[row + c], A == Activation::identity ? T(0) : y[row + c], alpha);
+          dx[row + c] = k[c] * g + p[c] * (x[row + c] - mean[c]) + q[c];
         }
       }
     });

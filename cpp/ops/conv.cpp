@@ -341,9 +341,10 @@ void conv_backward(const ConvGeometry& g, const T* dy, const T* x, const T* w, c
   if (dx && activation != Activation::identity) {
     const index_t n = rows * f;
     T* buffer = output_gradient_workspace.reserve_as<T>(std::size_t(n));
-    parallel_for(n, index_t{1} << 15, [&](index_t begin, index_t end) {
-      std::copy(dy + begin, dy + end, buffer + begin);
-      multiply_by_derivative(buffer + begin, y + begin, end - begin, activation, alpha, T(1));
+    with_activation(activation, [&](auto a) {  // one pass: read dy and y, write grad
+      parallel_for(n, index_t{1} << 15, [&](index_t begin, index_t end) {
+        for (index_t j = begin; j < end; ++j) buffer[j] = times_derivative<decltype(a)::value>(dy[j], y[j], alpha);
+      });
     });
     grad = buffer;
     grad_y = nullptr;
@@ -353,7 +354,7 @@ void conv_backward(const ConvGeometry& g, const T* dy, const T* x, const T* w, c
   // dW = Pᵀ · grad and db = Σ grad. Pᵀ is gathered as the GEMM packs it in wide products; in
   // narrow ones every thread would walk all positions for its few columns of Pᵀ (one channel,
   // 16 filters: 1.13-1.25x the time of the stored P), so P is stored a chunk at a time.
-  if (gemm_packs_a<T>(f) && !gemm_transposes<T>(width, f)) {
+  if (gemm_packs_a<T>(f)) {
     const PatchMatrix<T> patches{g, x};
     const PackSource<T> source{&pack_transposed_patches<T>, &patches};
     linear_backward<T>(rows, width, f, grad, MatrixView<T>{nullptr, 0, 0}, weights, grad_y, nullptr, dw, db, grad_params,
