@@ -123,13 +123,14 @@ g = fastnn.cpu_info()["gemm"]["float32"]
 rng = np.random.default_rng(0)
 a, b = rng.standard_normal((61, 45)), rng.standard_normal((45, 70))
 error = float(np.max(np.abs(fastnn.ops.matmul(a, b) - a @ b)))
-print(json.dumps({"mc": g["mc"], "kc": g["kc"], "nc": g["nc"], "mr": g["mr"], "nr": g["nr"], "error": error}))
+print(json.dumps({"mc": g["mc"], "kc": g["kc"], "nc": g["nc"], "nb": g["nb"], "mr": g["mr"], "nr": g["nr"], "error": error}))
 """
     env = dict(os.environ, FASTNN_GEMM_BLOCKING="29,17,33")
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     got = json.loads(done.stdout)
     assert (got["mc"], got["kc"], got["nc"]) == (29 // got["mr"] * got["mr"], 17, 33 // got["nr"] * got["nr"])
+    assert got["nb"] % got["nr"] == 0 and got["nr"] <= got["nb"] <= got["nc"]  # NB follows the new KC and NC
     assert got["error"] < 1e-12
 
 

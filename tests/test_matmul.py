@@ -117,6 +117,24 @@ def test_operands_read_in_place_equal_packed_ones_bitwise(rng, dtype, m, n, k):
     assert_matches_reference(reference, a, b)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("trans_a, trans_b", TRANSPOSES)
+def test_b_packed_group_by_group_across_groups(rng, dtype, trans_a, trans_b):
+    """A thread whose rows fit in one MC block packs B nb columns at a time, right before their
+    micro-kernels: widths around every group boundary, a depth past KC, and, bit for bit, the
+    same rows as a product tall enough that every thread packs its whole kc x nc block first."""
+    bs = blocking(dtype)
+    m, k = 8 * bs["mr"] + 1, bs["kc"] + 1  # B packed (at least 4 row tiles a thread), one MC block
+    assert m <= bs["mc"] and bs["nr"] <= bs["nb"] <= bs["nc"] and bs["nb"] % bs["nr"] == 0, bs
+    tall = 4 * bs["mc"] + m  # more than MC rows a thread, however a grid of up to 4 rows splits it
+    for n in boundary_sizes([bs["nb"], 2 * bs["nb"]], small=(1, bs["nr"] + 3, 3 * bs["nb"] + 5)):
+        a_tall, b = operands(rng, tall, n, k, dtype, trans_a, trans_b)
+        a = a_tall[:, :m] if trans_a else a_tall[:m]
+        c = fastnn.ops.matmul(a, b, trans_a=trans_a, trans_b=trans_b)
+        assert_matches_reference(c, a, b, trans_a, trans_b)
+        np.testing.assert_array_equal(c, fastnn.ops.matmul(a_tall, b, trans_a=trans_a, trans_b=trans_b)[:m])
+
+
 def tile_use(m, n, mr, nr):
     return m / (-(-m // mr) * mr) * n / (-(-n // nr) * nr)
 

@@ -17,6 +17,7 @@ def test_cpu_info_names_the_path_and_the_threads():
     for dtype in ("float32", "float64"):
         gemm = info["gemm"][dtype]
         assert gemm["mc"] % gemm["mr"] == 0 and gemm["nc"] % gemm["nr"] == 0 and gemm["kc"] > 0
+        assert gemm["nb"] % gemm["nr"] == 0 and gemm["nr"] <= gemm["nb"] <= gemm["nc"]
         assert info["isa"] in gemm["kernel"]
     assert all(info["cache_bytes"][level] > 0 for level in ("l1d", "l2", "l3"))
     assert info["isa"] in info["random"]

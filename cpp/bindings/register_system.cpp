@@ -19,6 +19,7 @@ py::dict describe(const GemmKernel<T>& kernel) {
   d["mc"] = kernel.blocking.mc;
   d["kc"] = kernel.blocking.kc;
   d["nc"] = kernel.blocking.nc;
+  d["nb"] = kernel.blocking.nb;
   return d;
 }
 

@@ -45,8 +45,10 @@ GemmBlocking blocking_from_environment(index_t mr, index_t nr, std::size_t eleme
                                 std::to_string(mr) + ", KC >= 1 and NC >= " + std::to_string(nr) +
                                 ". Received: FASTNN_GEMM_BLOCKING='" + value + "'");
   }
-  return GemmBlocking{mr, nr, static_cast<index_t>(kc), static_cast<index_t>(mc) / mr * mr,
-                      static_cast<index_t>(nc) / nr * nr};
+  GemmBlocking blocking{mr, nr, static_cast<index_t>(kc), static_cast<index_t>(mc) / mr * mr,
+                       static_cast<index_t>(nc) / nr * nr, 0};
+  blocking.nb = streamed_columns(blocking, element_size, cache_sizes());
+  return blocking;
 }
 
 template <class T>

@@ -542,7 +542,7 @@ def _info(args, subparser):
     caches = info["cache_bytes"]
     print(f"  caches: L1d {caches['l1d'] // 1024} KiB, L2 {caches['l2'] // 1024} KiB, L3 {caches['l3'] // 2**20} MiB")
     for dtype, gemm in info["gemm"].items():
-        print(f"  {dtype} GEMM: {gemm['kernel']}, MC={gemm['mc']} KC={gemm['kc']} NC={gemm['nc']}")
+        print(f"  {dtype} GEMM: {gemm['kernel']}, MC={gemm['mc']} KC={gemm['kc']} NC={gemm['nc']} NB={gemm['nb']}")
 
     x = fastnn.random.normal((256, 784), seed=1)
     w = fastnn.init.he_normal((784, 512), seed=2)
