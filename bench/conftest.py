@@ -20,6 +20,7 @@ import glob
 import math
 import os
 import platform
+import threading
 import time
 from dataclasses import dataclass
 
@@ -176,6 +177,43 @@ def pytest_report_header(config):
     return machine_lines()
 
 
+def _other_threads_cpu_ticks():
+    """CPU time (clock ticks) used so far by this process's threads other than the calling one;
+    None where /proc/self/task is not available."""
+    me = threading.get_native_id()
+    total = 0
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return None
+    for tid in tasks:
+        if int(tid) == me:
+            continue
+        try:
+            with open(f"/proc/self/task/{tid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:  # the thread ended
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total
+
+
+def wait_until_other_threads_idle(window=0.05, timeout=2.0):
+    """Returns once no other thread of this process has run for ``window`` seconds (or after
+    ``timeout``). NumPy's OpenBLAS workers spin for 0.1-0.15 s after each product here before
+    they sleep: a member timed in that wake shares a core with them. A fastnn product right after
+    a NumPy one took twice its time (2 threads, 256x1024x1024: 7.7-8.2 ms against 4.2), and
+    every member's check computes a NumPy reference just before its timing."""
+    deadline = time.perf_counter() + timeout
+    before = _other_threads_cpu_ticks()
+    while before is not None and time.perf_counter() < deadline:
+        time.sleep(window)
+        after = _other_threads_cpu_ticks()
+        if after == before:
+            return
+        before = after
+
+
 @pytest.fixture
 def measure(benchmark):
     """Times ``fn`` as ``member`` of ``group`` and records it for the ratio table.
@@ -183,7 +221,8 @@ def measure(benchmark):
     ``work`` is the amount of work one call does in ``unit`` ("flop", "byte" or "sample").
     With ``rounds`` set, ``benchmark.pedantic`` runs one warm-up call and then exactly that
     many timed calls (for the big cases); without it pytest-benchmark calibrates by itself.
-    Check the result *before* calling this: the timed region is only ``fn``. ``note`` is a short
+    Check the result *before* calling this: the timed region is only ``fn``, timed once the
+    other threads of the process are idle (see :func:`wait_until_other_threads_idle`). ``note`` is a short
     text for the table's last column, or a function of the median (seconds, None when timing is
     disabled) that returns it, e.g. for a profile's figure relative to the timed calls.
     """
@@ -192,6 +231,7 @@ def measure(benchmark):
         assert unit in UNITS, unit
         benchmark.group = group
         benchmark.extra_info.update(member=member, work=work, unit=unit)
+        wait_until_other_threads_idle()
         if rounds is None:
             result = benchmark(fn)
         else:
