@@ -129,7 +129,7 @@ void gemm_thread(const GemmPlan<T>& plan, index_t thread) {
   // Rows that fit in one MC block use each packed B panel in one sweep of the ir loop only, so
   // B is packed nb columns at a time, each group right before its micro-kernels, into the same
   // L2-sized buffer, instead of packing the whole kc x nc block first and sending it through
-  // L3 and back: at (64, 4096, 4096) that took 1.05-1.15x the time, on one thread and on two.
+  // L3 and back: at (64, 4096, 4096) that took 1.04-1.22x the time, on one thread and on two.
   const bool b_streamed = !b_in_place && row_end - row_begin <= bs.mc;
 
   for (index_t jc = col_begin; jc < col_end; jc += plan.nc) {  // jc loop
