@@ -222,9 +222,9 @@ def measure(benchmark):
     With ``rounds`` set, ``benchmark.pedantic`` runs one warm-up call and then exactly that
     many timed calls (for the big cases); without it pytest-benchmark calibrates by itself.
     Check the result *before* calling this: the timed region is only ``fn``, timed once the
-    other threads of the process are idle (see :func:`wait_until_other_threads_idle`). ``note`` is a short
-    text for the table's last column, or a function of the median (seconds, None when timing is
-    disabled) that returns it, e.g. for a profile's figure relative to the timed calls.
+    other threads of the process are idle (see :func:`wait_until_other_threads_idle`). ``note``
+    is a short text for the table's last column, or a function of the median (seconds, None when
+    timing is disabled) that returns it, e.g. for a profile's figure relative to the timed calls.
     """
 
     def run(fn, *, group, member, work, unit, rounds=None, note=""):
