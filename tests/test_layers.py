@@ -7,6 +7,7 @@ implementation a false-failure probability below about 1e-6 per test.
 """
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -297,12 +298,15 @@ def test_bad_input_shape_after_build_names_the_expected_shape(rng):
 
 
 @pytest.mark.parametrize("training", [True, False])
-def test_dense_backward_checks_the_gradient_shape(rng, training):
-    """In training the layer calls its kernel directly; a dy of the wrong shape still gets a clear error."""
-    dense = Dense(3, activation="tanh", seed=0)
+@pytest.mark.parametrize("activation, bad_shape", [("tanh", (4, 2)), ("softmax", (4, 1))])
+def test_dense_backward_checks_the_gradient_shape(rng, training, activation, bad_shape):
+    """In training the layer calls its kernel directly; a dy of the wrong shape still gets a clear
+    error, also one that the softmax's backward would broadcast."""
+    dense = Dense(3, activation=activation, seed=0)
     dense.forward(rng.standard_normal((4, 5)), training=training)
-    with pytest.raises(ValueError, match=r"dy must have the output's shape \(4, 3\). Received shape \(4, 2\)"):
-        dense.backward(rng.standard_normal((4, 2)))
+    message = r"dy must have the output's shape \(4, 3\). Received shape " + re.escape(str(bad_shape))
+    with pytest.raises(ValueError, match=message):
+        dense.backward(rng.standard_normal(bad_shape))
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

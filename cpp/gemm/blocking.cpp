@@ -7,9 +7,9 @@ namespace fastnn {
 index_t streamed_columns(const GemmBlocking& blocking, std::size_t element_size, const CacheSizes& caches) {
   const index_t size = static_cast<index_t>(element_size);
   // A quarter of L2, beside the small A block (m <= MC rows) of the threads that use it. On a
-  // Zen 3 (512 KiB L2, KC 384, NR 16: 5 panels) 5, 8 and 16 panels ran within 5% of each other
-  // at (64, 4096, 4096), 5 the best on two threads; 2 panels and the whole kc x nc block were
-  // slower.
+  // Zen 3 (512 KiB L2, KC 384, NR 16: 5 panels) 5, 8 and 16 panels ran within 6% of each other
+  // at (64, 4096, 4096), 5 the best in two of its three products on two threads; 2 panels and the
+  // whole kc x nc block were slower.
   const index_t panels = std::clamp<index_t>(caches.l2 / (4 * blocking.kc * blocking.nr * size), 1, blocking.nc / blocking.nr);
   return panels * blocking.nr;
 }

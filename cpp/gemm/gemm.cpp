@@ -69,6 +69,7 @@ struct GemmPlan {
   GemmBlocking blocking;  // kc already balanced for this problem's k (see gemm())
   ThreadGrid grid;
   index_t nc;            // columns packed at once: NC, or less when a thread's columns are fewer
+                         // (nb of them at a time when its rows fit in one MC block)
   T* buffers;            // per team member: a_size values of packed A, b_size of packed B, then
                          // scratch_size for an a_source's packing (0 without one)
   index_t a_size, b_size, scratch_size;
@@ -246,9 +247,12 @@ void gemm(const GemmProblem<T>& caller, const TileEpilogue<T>* epilogue) {
   // Allocate before the parallel region, so nothing inside it can throw.
   const index_t kc = bs.kc;
   const index_t nc = std::min(bs.nc, ceil_div(col_tiles, grid.cols) * bs.nr);
-  const index_t rows = std::min(bs.mc, ceil_div(row_tiles, grid.rows) * bs.mr);
+  const index_t thread_rows = ceil_div(row_tiles, grid.rows) * bs.mr;  // the most any thread gets
+  const index_t rows = std::min(bs.mc, thread_rows);
+  // Rows that fit in one MC block pack B at most nb columns at a time (see gemm_thread).
+  const index_t b_columns = thread_rows <= bs.mc ? std::min(nc, bs.nb) : nc;
   const index_t a_size = round_up(rows * kc, kAlignment / sizeof(T));
-  const index_t b_size = round_up(nc * kc, kAlignment / sizeof(T));
+  const index_t b_size = round_up(b_columns * kc, kAlignment / sizeof(T));
   const index_t scratch_size = g.a_source ? rows * kc : 0;
   T* buffers = workspace.reserve_as<T>(static_cast<std::size_t>(threads * (a_size + b_size + scratch_size)));
   const GemmPlan<T> plan{g, epilogue, kernel.ukernel, bs, grid, nc, buffers, a_size, b_size, scratch_size, transposed};

@@ -135,6 +135,14 @@ class Layer:
             buffer = self._buffers[key] = np.empty(shape, dtype)
         return buffer
 
+    def _output_gradient(self, dy, shape):
+        """dy as a C-contiguous array of the layer's dtype, which must have the output's ``shape``
+        (checked before any use: a broadcastable dy of the wrong shape must not pass silently)."""
+        dy = np.ascontiguousarray(dy, dtype=self.dtype)
+        if dy.shape != shape:
+            raise ValueError(f"{self._label()}: dy must have the output's shape {shape}. Received shape {dy.shape}")
+        return dy
+
     def _label(self):
         return f"Layer {self.name!r} ({type(self).__name__})" if self.name else type(self).__name__
 

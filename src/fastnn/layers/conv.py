@@ -84,9 +84,7 @@ class _Conv(_SpatialLayer):
 
     def backward(self, dy):
         x, y, kernel, alpha = self._cache
-        dy = np.ascontiguousarray(dy, dtype=self.dtype)  # as Dense: a gradient arrives in the layer's dtype
-        if dy.shape != y.shape:
-            raise ValueError(f"{self._label()}: dy must have the output's shape {y.shape}. Received shape {dy.shape}")
+        dy = self._output_gradient(dy, y.shape)
         dx = self._buffer("dx", x.shape) if self.input_grad else None  # kept across steps inside fit, as Dense's
         dW, db = self._buffer("dW", self.params["W"].shape), self._buffer("db", self.params["b"].shape)
         _, settings = self._kernel_geometry(x.shape)

@@ -101,11 +101,9 @@ class Dense(Layer):
     def backward(self, dy):
         """Fills grads (with the penalties' gradients) and returns dx (None if ``input_grad`` is False)."""
         x, y, output, kernel, alpha, rate, seed, offset = self._cache
-        dy = np.ascontiguousarray(dy, dtype=self.dtype)
+        dy = self._output_gradient(dy, y.shape)
         if output is not y:  # through the softmax first
             dy = output * (dy - np.sum(dy * output, axis=-1, keepdims=True))
-        if dy.shape != y.shape:
-            raise ValueError(f"{self._label()}: dy must have the output's shape {y.shape}. Received shape {dy.shape}")
         dx = self._buffer("dx", x.shape) if self.input_grad else None
         dW, db = self._buffer("dW", self.params["W"].shape), self._buffer("db", self.params["b"].shape)
         # As in forward: the layer's own arrays go straight to the kernel (it checks shapes and dtypes).

@@ -105,10 +105,7 @@ class BatchNormalization(Layer):
     def backward(self, dy):
         """Fills grads["gamma"], grads["beta"] (those that are learned) and returns dx."""
         x_features_last, y, mean, variance, batch_statistics = self._cache
-        dy = np.asarray(dy, dtype=self.dtype)
-        if dy.shape != self._from_features_last(y).shape:
-            raise ValueError(f"{self._label()}: dy must have the output's shape {self._from_features_last(y).shape}. "
-                             f"Received shape {dy.shape}")
+        dy = self._output_gradient(dy, self._from_features_last(y).shape)
         dy = np.ascontiguousarray(self._to_features_last(dy))
         features = x_features_last.shape[-1]
         dx = self._buffer("dx", x_features_last.shape)  # kept across steps inside fit, as Dense's
