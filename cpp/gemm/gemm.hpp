@@ -22,8 +22,9 @@ struct TileEpilogue {
 // How a PackSource leaves a block of op(A) in dst: in pack_a's layout, or as a row-major block
 // the micro-kernel reads in place, element (i, p) at dst[i * kc + p], with the rows from mc up
 // to the next multiple of MR zero. Every micro-kernel reads such a block as fast as a packed
-// one (its row stride is kc, so its rows do not share cache sets), so a source that gathers
-// rows hands them over as they are, without pack_a's transposing copy.
+// one (the same loop, or in the AVX2 float32 kernel one measured as fast; a row stride of kc
+// keeps the rows apart in cache), so a source that gathers rows hands them over as they are,
+// without pack_a's transposing copy.
 enum class BlockLayout { packed, rows };
 
 // An op(A) that is never stored whole: `pack` writes op(A)[row : row + mc, col : col + kc] into
