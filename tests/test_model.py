@@ -615,6 +615,8 @@ BAD_FIT = {
     "1-D x": ({"x": np.zeros(4, np.float32), "y": Y}, ValueError, r"`x` must be a batch"),
     "NaN in x": ({"x": _with_value(X, (1, 1), np.nan), "y": Y}, ValueError, r"`x` contains NaN or infinity"),
     "inf in x": ({"x": _with_value(X, (2, 0), -np.inf), "y": Y}, ValueError, r"`x` contains NaN or infinity"),
+    "float32 overflow in x": ({"x": _with_value(X.astype(np.float64), (3, 1), 1e300), "y": Y}, ValueError,
+                              r"`x` contains NaN or infinity once converted to float32"),
     "NaN in sparse y": ({"x": X, "y": _with_value(Y, 0, np.nan)}, ValueError, r"`y`"),
     "label too large": ({"x": X, "y": np.array([0, 1, 3, 0])}, ValueError, r"`y` has labels outside the 3 classes"),
     "negative label": ({"x": X, "y": np.array([0, -1, 2, 0])}, ValueError, r"`y` has labels outside the 3 classes"),

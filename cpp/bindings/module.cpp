@@ -17,6 +17,7 @@ void register_optimizers(py::module_& m);
 void register_normalization(py::module_& m);
 void register_pooling(py::module_& m);
 void register_spatial_dropout(py::module_& m);
+void register_batches(py::module_& m);
 }  // namespace fastnn::bindings
 
 PYBIND11_MODULE(_core, m) {
@@ -32,4 +33,5 @@ PYBIND11_MODULE(_core, m) {
   fastnn::bindings::register_normalization(m);
   fastnn::bindings::register_pooling(m);
   fastnn::bindings::register_spatial_dropout(m);
+  fastnn::bindings::register_batches(m);
 }

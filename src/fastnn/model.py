@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 
+from . import _core
 from . import _validation as check
 from . import losses as _losses
 from . import metrics as _metrics
@@ -164,12 +165,13 @@ class Sequential:
             for hook in hooks:
                 hook.on_epoch_begin(epoch)
             order = _random.permutation(len(x), seed=_random.derive_seed(self.seed, _SHUFFLE_STREAM, epoch)) \
-                if shuffle else np.arange(len(x))
+                if shuffle else np.arange(len(x), dtype=np.int64)
             totals = _Totals(self.metrics)
             for step in range(steps):
                 index = order[step * batch_size:(step + 1) * batch_size]
-                xb = np.take(x, index, axis=0, out=batch_x[: len(index)])
-                yb = np.take(y, index, axis=0, out=batch_y[: len(index)])
+                xb, yb = batch_x[: len(index)], batch_y[: len(index)]
+                _core.take_rows(x, index, xb)  # np.take's gather, on all threads
+                _core.take_rows(y, index, yb)
                 loss, correct, total = self._train_step(xb, yb)
                 totals.add(loss, correct, total, len(index))
                 for hook in hooks:
@@ -392,9 +394,12 @@ class Sequential:
         if x.shape[1:] != self.input_shape:
             raise ValueError(f"Argument `{name}` has {x.shape[1:]} features per sample; the model expects "
                              f"{self.input_shape}. Received shape {x.shape}")
-        if not np.all(np.isfinite(x)):
-            raise ValueError(f"Argument `{name}` contains NaN or infinity")
-        return np.ascontiguousarray(x, dtype=self.dtype)
+        with np.errstate(over="ignore"):  # a float64 beyond float32's range becomes inf: caught below
+            converted = np.ascontiguousarray(x, dtype=self.dtype)
+        if not _core.all_finite(converted):
+            as_dtype = "" if converted.dtype == x.dtype else f" once converted to {converted.dtype}"
+            raise ValueError(f"Argument `{name}` contains NaN or infinity{as_dtype}")
+        return converted
 
     def _checked_data(self, x, y, names=("x", "y")):
         x = self._checked_inputs(x, names[0])
