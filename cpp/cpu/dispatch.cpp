@@ -52,8 +52,9 @@ GemmBlocking blocking_from_environment(index_t mr, index_t nr, std::size_t eleme
 }
 
 template <class T>
-GemmKernel<T> make_gemm_kernel(GemmUkernel<T> ukernel, const char* name, index_t mr, index_t nr) {
-  return GemmKernel<T>{ukernel, name, blocking_from_environment(mr, nr, sizeof(T))};
+GemmKernel<T> make_gemm_kernel(GemmUkernel<T> ukernel, const char* name, index_t mr, index_t nr,
+                               bool fast_rows = false) {
+  return GemmKernel<T>{ukernel, name, blocking_from_environment(mr, nr, sizeof(T)), fast_rows};
 }
 
 KernelTable build_table() {
@@ -68,7 +69,7 @@ KernelTable build_table() {
       table.rng = avx512::rng_kernels;
       break;
     case Isa::avx2:
-      table.sgemm = make_gemm_kernel<float>(avx2::sgemm_ukernel_6x16, "sgemm_ukernel_6x16__avx2_fma", 6, 16);
+      table.sgemm = make_gemm_kernel<float>(avx2::sgemm_ukernel_6x16, "sgemm_ukernel_6x16__avx2_fma", 6, 16, true);
       table.dgemm = make_gemm_kernel<double>(avx2::dgemm_ukernel_6x8, "dgemm_ukernel_6x8__avx2_fma", 6, 8);
       table.rng = avx2::rng_kernels;
       break;

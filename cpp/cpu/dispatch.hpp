@@ -18,6 +18,7 @@ struct GemmKernel {
   GemmUkernel<T> ukernel;
   const char* name;
   GemmBlocking blocking;
+  bool fast_rows = false;  // measured to read a rows block (gemm.hpp) as fast as a packed panel
 };
 
 struct KernelTable {

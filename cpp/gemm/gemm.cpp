@@ -270,6 +270,11 @@ bool gemm_packs_a(index_t n) {
 }
 
 template <class T>
+bool gemm_reads_rows(index_t n) {
+  return !gemm_packs_a<T>(n) || gemm_kernel<T>().fast_rows;
+}
+
+template <class T>
 bool gemm_transposes(index_t m, index_t n) {
   const GemmBlocking& bs = gemm_kernel<T>().blocking;
   return computes_transposed(m, n, bs.mr, bs.nr);
@@ -279,6 +284,8 @@ template void gemm<float>(const GemmProblem<float>&, const TileEpilogue<float>*)
 template void gemm<double>(const GemmProblem<double>&, const TileEpilogue<double>*);
 template bool gemm_packs_a<float>(index_t);
 template bool gemm_packs_a<double>(index_t);
+template bool gemm_reads_rows<float>(index_t);
+template bool gemm_reads_rows<double>(index_t);
 template bool gemm_transposes<float>(index_t, index_t);
 template bool gemm_transposes<double>(index_t, index_t);
 

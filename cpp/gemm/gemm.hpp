@@ -21,10 +21,9 @@ struct TileEpilogue {
 
 // How a PackSource leaves a block of op(A) in dst: in pack_a's layout, or as a row-major block
 // the micro-kernel reads in place, element (i, p) at dst[i * kc + p], with the rows from mc up
-// to the next multiple of MR zero. Every micro-kernel reads such a block as fast as a packed
-// one (the same loop, or in the AVX2 float32 kernel one measured as fast; a row stride of kc
-// keeps the rows apart in cache), so a source that gathers rows hands them over as they are,
-// without pack_a's transposing copy.
+// to the next multiple of MR zero. Reading in place skips pack_a's transposing copy, which pays
+// for a panel used by many column tiles unless the micro-kernel reads rows as fast as a packed
+// panel (see gemm_reads_rows).
 enum class BlockLayout { packed, rows };
 
 // An op(A) that is never stored whole: `pack` writes op(A)[row : row + mc, col : col + kc] into
@@ -59,6 +58,13 @@ void gemm(const GemmProblem<T>& problem, const TileEpilogue<T>* epilogue = nullp
 // a PackSource in pack_a's layout pays only where A is packed anyway.
 template <class T>
 bool gemm_packs_a(index_t n);
+
+// Whether a PackSource that gathers rows of op(A) should leave them as a rows block for a
+// product with n columns: where gemm would read A in place anyway, and at any width for a
+// micro-kernel measured to read rows as fast as a packed panel (the AVX2 float32 one: a
+// convolution's forward and backward took 0.96-0.97x the time of packing its patch rows).
+template <class T>
+bool gemm_reads_rows(index_t n);
 
 // Whether gemm computes an m x n product as Cᵀ = op(B)ᵀ op(A)ᵀ (narrow outputs), which an
 // a_source does not support: its caller must then store op(A).

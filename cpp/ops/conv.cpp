@@ -214,6 +214,15 @@ void pack_transposed_patches(const void* context, index_t row, index_t col, inde
   pack_a(MatrixView<T>{scratch, 1, mc}, 0, 0, mc, kc, mr, dst);
 }
 
+// PackSource of P in pack_a's layout, through gather_patch_rows into scratch: for products wide
+// enough that the GEMM packs A, with a micro-kernel that reads rows slower than packed panels.
+template <class T>
+void pack_patch_rows(const void* context, index_t row, index_t col, index_t mc, index_t kc, index_t mr, T* dst,
+                     T* scratch) {
+  gather_patch_rows<T>(context, row, col, mc, kc, mr, scratch, nullptr);
+  pack_a(MatrixView<T>{scratch, kc, 1}, 0, 0, mc, kc, mr, dst);
+}
+
 // The adjoint of the patch gathering: dx[sample, position, c] = Σ of the patch gradients that read
 // it. Threads own whole samples and each adds in row-then-tap order: deterministic.
 template <class T>
@@ -288,7 +297,9 @@ void conv_forward(const ConvGeometry& g, const T* x, const T* w, const T* bias, 
   }
   if (!gemm_transposes<T>(rows, g.filters)) {  // P gathered block by block as the GEMM needs it
     const PatchMatrix<T> patches{g, x};
-    const PackSource<T> source{&gather_patch_rows<T>, &patches, BlockLayout::rows};
+    const PackSource<T> source = gemm_reads_rows<T>(g.filters)
+                                     ? PackSource<T>{&gather_patch_rows<T>, &patches, BlockLayout::rows}
+                                     : PackSource<T>{&pack_patch_rows<T>, &patches};
     return linear_forward<T>(rows, width, g.filters, MatrixView<T>{nullptr, 0, 0}, weights, y, g.filters, params,
                              &source);
   }
