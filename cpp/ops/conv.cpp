@@ -215,7 +215,7 @@ void pack_transposed_patches(const void* context, index_t row, index_t col, inde
 }
 
 // PackSource of P in pack_a's layout, through gather_patch_rows into scratch: for products wide
-// enough that the GEMM packs A, with a micro-kernel that reads rows slower than packed panels.
+// enough that the GEMM packs A, for a micro-kernel not measured to read rows as fast (gemm.hpp).
 template <class T>
 void pack_patch_rows(const void* context, index_t row, index_t col, index_t mc, index_t kc, index_t mr, T* dst,
                      T* scratch) {
