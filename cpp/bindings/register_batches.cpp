@@ -22,7 +22,7 @@ bool all_finite_binding(const py::array& x) {
 void take_rows_binding(const py::array& x, const py::array& index, py::array out) {
   if (x.ndim() < 1) throw std::invalid_argument("Argument `x` must be at least 1-D. Received shape " + shape_of(x));
   if (!(x.flags() & py::array::c_style)) throw std::invalid_argument("Argument `x` must be C-contiguous");
-  if (!out.dtype().is(x.dtype())) {
+  if (!out.dtype().equal(x.dtype())) {
     throw py::type_error("Argument `out` must have x's dtype " + py::str(x.dtype()).cast<std::string>() +
                          ". Received dtype " + py::str(out.dtype()).cast<std::string>());
   }
