@@ -12,7 +12,7 @@ namespace {
 // GCC 12 compiles it from intrinsics, at -O2 and -O3, into register-to-register copies and a
 // spill of one accumulator to the stack every iteration (the packed loop, unrolled four steps),
 // or into a slower loop (the rows loop). Measured on a Zen 3, the kernel alone with A from L2
-// and B from L1 or L3: the packed loop 2-5% faster than its intrinsics by median of interleaved
+// and B from L1 or L3: the packed loop 0.5-5% faster than its intrinsics by median of interleaved
 // runs; the rows loop 75-78 GFLOP/s from intrinsics against the packed loop's 83-86, and as
 // fast as the packed loop in assembly. Each FMA rounds once and a * b == b * a exactly, so the
 // sums are bitwise those of the intrinsics loop that finishes the remaining steps in
