@@ -12,11 +12,11 @@ namespace {
 // GCC 12 compiles it from intrinsics, at -O2 and -O3, into register-to-register copies and a
 // spill of one accumulator to the stack every iteration (the packed loop, unrolled four steps),
 // or into a slower loop (the rows loop). Measured on a Zen 3, the kernel alone with A from L2
-// and B from L1 or L3: the packed loop 0.5-5% faster than its intrinsics by median of interleaved
-// runs; the rows loop 75-78 GFLOP/s from intrinsics against the packed loop's 83-86, and as
-// fast as the packed loop in assembly. Each FMA rounds once and a * b == b * a exactly, so the
-// sums are bitwise those of the intrinsics loop that finishes the remaining steps in
-// sgemm_ukernel_6x16.
+// and B from L1 or L3: the packed loop 0.5-5% faster than its intrinsics by median of
+// interleaved runs; the rows loop 75-78 GFLOP/s from intrinsics against the packed loop's
+// 83-86, and as fast as the packed loop in assembly. Each FMA rounds once and a * b == b * a
+// exactly, so the sums are bitwise those of the intrinsics loop that finishes the remaining
+// steps in sgemm_ukernel_6x16.
 //
 // Registers: accumulator 2i + h (ymm0-ymm11) holds C(i, 8h : 8h + 8); ymm12/ymm13 one row of
 // B; ymm14/ymm15 A's broadcast values. Both loops take four steps of k per iteration.
