@@ -132,6 +132,13 @@ void row_steps(index_t iterations, const float* a, index_t rs_a, const float* b,
 #undef FASTNN_STORE_ACCUMULATORS
 #undef FASTNN_CLOBBERS
 
+// The fewest steps of k worth the assembly loops: their sums reach the rest of the kernel
+// through memory, which cost more than the loop saves on short reductions. Measured
+// interleaved against the intrinsics loop at (128, k, 512): k = 4, 6, 10 and 12 took 1.05-1.13x
+// the time with the assembly, and (65536, 9, 16), a 3x3 convolution's product over one channel,
+// 1.13x; from 16 up the two were within 4%, and long reductions gain (see above).
+constexpr index_t kAssemblySteps = 16;
+
 }  // namespace
 
 void sgemm_ukernel_6x16(index_t k, const float* a, index_t rs_a, index_t cs_a, const float* b, index_t rs_b, float* c,
@@ -146,7 +153,7 @@ void sgemm_ukernel_6x16(index_t k, const float* a, index_t rs_a, index_t cs_a, c
   __m256 acc[MR][2];
   alignas(32) float sums[MR * NR];
   index_t p = 0;
-  if (k >= 4 && ((rs_a == 1 && cs_a == MR) || cs_a == 1)) {  // a packed A panel, or A's rows in place
+  if (k >= kAssemblySteps && ((rs_a == 1 && cs_a == MR) || cs_a == 1)) {  // packed A, or A's rows in place
     p = k / 4 * 4;
     if (cs_a == 1) {
       row_steps(k / 4, a, rs_a, b, rs_b, sums);
@@ -163,7 +170,8 @@ void sgemm_ukernel_6x16(index_t k, const float* a, index_t rs_a, index_t cs_a, c
 #pragma GCC unroll 6
     for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
   }
-  // The remaining steps (all of them for other strides of A): A(i, p) = a[i * rs_a + p * cs_a].
+  // The remaining steps (all of them for short reductions and other strides of A):
+  // A(i, p) = a[i * rs_a + p * cs_a].
   for (; p < k; ++p, a += cs_a, b += rs_b) {
     const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
 #pragma GCC unroll 6
