@@ -111,8 +111,9 @@ def test_conv_forward_and_backward_match_the_reference(rng, dtype, padding, stri
 
 # The GEMM gathers the patch matrix block by block as it needs it. Products with 130 columns
 # (filters, or channels for dx's convolution) span at least 4 micro-tiles on every ISA, AVX-512's
-# 32-wide float32 tile included, and pack the gathered blocks; those with 16 or 32 columns read
-# them in place on every ISA (a whole tile or more, fewer than 4). A patch row of 450 values
+# 32-wide float32 tile included: they pack the gathered blocks, except where the micro-kernel
+# reads rows as fast (AVX2 float32; FASTNN_ISA=generic runs the packing path). Those with 16 or 32
+# columns read them in place on every ISA (a whole tile or more, fewer than 4). A patch row of 450 values
 # crosses KC (two blocks of 225: 4.5 taps of 50 channels) and MC, so blocks start mid-tap and
 # mid-line.
 GATHERED_CASES = [  # (rank, spatial, kernel, channels, filters)

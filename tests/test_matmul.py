@@ -61,7 +61,9 @@ def test_n_across_column_blocks(rng, dtype, trans_a, trans_b):
 @pytest.mark.parametrize("trans_a, trans_b", TRANSPOSES)
 def test_k_across_depth_blocks(rng, dtype, trans_a, trans_b):
     bs = blocking(dtype)
-    for k in boundary_sizes([bs["kc"], 2 * bs["kc"]]):
+    # Also around the AVX2 float32 micro-kernel's 4-step loop and the 16 steps from which it runs
+    # that loop in assembly.
+    for k in boundary_sizes([4, 16, bs["kc"], 2 * bs["kc"]]):
         a, b = operands(rng, 17, 21, k, dtype, trans_a, trans_b)
         assert_matches_reference(fastnn.ops.matmul(a, b, trans_a=trans_a, trans_b=trans_b), a, b, trans_a, trans_b)
 
@@ -103,11 +105,13 @@ def test_strided_negative_fortran_and_broadcast_views(rng, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("m, n, k", [(5, 700, 300), (300, 5, 700), (3, 3, 900), (37, 41, 513)])
+@pytest.mark.parametrize("m, n, k", [(5, 700, 300), (300, 5, 700), (3, 3, 900), (37, 41, 513), (13, 7, 15),
+                                     (13, 7, 16), (13, 7, 17)])
 def test_operands_read_in_place_equal_packed_ones_bitwise(rng, dtype, m, n, k):
     """Panels a thread uses only a few times are read in place (A with any strides, B when
     row-major), the others packed: the arithmetic is the same, so every memory order of the
-    operands gives identical bits (a Fortran-ordered B is always packed)."""
+    operands gives identical bits (a Fortran-ordered B is always packed). k = 15-17 straddles the
+    AVX2 float32 kernel's switch to its assembly loops."""
     a = rng.standard_normal((m, k)).astype(dtype)
     b = rng.standard_normal((k, n)).astype(dtype)
     reference = fastnn.ops.matmul(np.asfortranarray(a), np.asfortranarray(b))

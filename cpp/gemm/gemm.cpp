@@ -71,7 +71,7 @@ struct GemmPlan {
   index_t nc;            // columns packed at once: NC, or less when a thread's columns are fewer
                          // (nb of them at a time when its rows fit in one MC block)
   T* buffers;            // per team member: a_size values of packed A, b_size of packed B, then
-                         // scratch_size for an a_source's packing (0 without one)
+                         // scratch_size for a packed-layout a_source's packing (0 otherwise)
   index_t a_size, b_size, scratch_size;
   bool transposed;       // problem is the caller's C^T = op(B)^T op(A)^T (see gemm()); its tiles
                          // are written transposed into the caller's C
@@ -253,7 +253,9 @@ void gemm(const GemmProblem<T>& caller, const TileEpilogue<T>* epilogue) {
   const index_t b_columns = thread_rows <= bs.mc ? std::min(nc, bs.nb) : nc;
   const index_t a_size = round_up(rows * kc, kAlignment / sizeof(T));
   const index_t b_size = round_up(b_columns * kc, kAlignment / sizeof(T));
-  const index_t scratch_size = g.a_source ? rows * kc : 0;
+  // Only a source that packs goes through scratch; one that leaves rows writes dst directly.
+  const bool source_packs = g.a_source && g.a_source->layout == BlockLayout::packed;
+  const index_t scratch_size = source_packs ? rows * kc : 0;
   T* buffers = workspace.reserve_as<T>(static_cast<std::size_t>(threads * (a_size + b_size + scratch_size)));
   const GemmPlan<T> plan{g, epilogue, kernel.ukernel, bs, grid, nc, buffers, a_size, b_size, scratch_size, transposed};
 

@@ -2,8 +2,8 @@
 // dimension has size 1, kernel 1, stride 1). The forward product and both backward products run
 // through the packed GEMM of ops.linear on the patch matrix (im2col), so bias and activation come
 // from the GEMM's epilogue. The GEMM gathers the patches block by block as it needs them
-// (packed, or read in place by narrow products); a few products store them a chunk of samples
-// at a time instead (conv.cpp says which).
+// (packed, or read in place where gemm_reads_rows says so); a few products store them a chunk
+// of samples at a time instead (conv.cpp says which).
 //
 //   x: (batch, in[0], in[1], in[2], channels)        w: (kernel[0..2], channels, filters)
 //   y: (batch, out[0], out[1], out[2], filters)
