@@ -104,6 +104,11 @@ def test_strided_negative_fortran_and_broadcast_views(rng, dtype):
         assert_matches_reference(fastnn.ops.matmul(b, a, trans_a=True, trans_b=True), b, a, True, True)
 
 
+def takes_narrow_path(n, dtype):
+    """Whether an n-wide product whose A rows are contiguous goes to the dot-product kernel."""
+    return n <= blocking(dtype)["narrow_columns"]
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("m, n, k", [(5, 700, 300), (300, 5, 700), (3, 3, 900), (37, 41, 513), (13, 7, 15),
                                      (13, 7, 16), (13, 7, 17)])
@@ -111,14 +116,19 @@ def test_operands_read_in_place_equal_packed_ones_bitwise(rng, dtype, m, n, k):
     """Panels a thread uses only a few times are read in place (A with any strides, B when
     row-major), the others packed: the arithmetic is the same, so every memory order of the
     operands gives identical bits (a Fortran-ordered B is always packed). k = 15-17 straddles the
-    AVX2 float32 kernel's switch to its assembly loops."""
+    AVX2 float32 kernel's switch to its assembly loops. A narrow output whose A rows are
+    contiguous goes to the dot-product kernel, which sums in another order: there the order of
+    B alone must not matter."""
     a = rng.standard_normal((m, k)).astype(dtype)
     b = rng.standard_normal((k, n)).astype(dtype)
     reference = fastnn.ops.matmul(np.asfortranarray(a), np.asfortranarray(b))
-    np.testing.assert_array_equal(fastnn.ops.matmul(a, b), reference)
-    np.testing.assert_array_equal(fastnn.ops.matmul(a, np.asfortranarray(b)), reference)
     np.testing.assert_array_equal(fastnn.ops.matmul(np.asfortranarray(a), b), reference)
+    rows_contiguous = fastnn.ops.matmul(a, b)
+    np.testing.assert_array_equal(fastnn.ops.matmul(a, np.asfortranarray(b)), rows_contiguous)
+    if not takes_narrow_path(n, dtype):
+        np.testing.assert_array_equal(rows_contiguous, reference)
     assert_matches_reference(reference, a, b)
+    assert_matches_reference(rows_contiguous, a, b)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -160,10 +170,47 @@ def test_narrow_outputs_computed_transposed_equal_wide_ones_bitwise(rng, dtype, 
         wide = 4 * nr
         assert not tile_use(wide, m, mr, nr) > 1.25 * tile_use(m, wide, mr, nr)  # the usual path
         a, b_wide = operands(rng, m, wide, k, dtype, trans_a, trans_b)
+        if not trans_a and takes_narrow_path(n, dtype):
+            a = np.asfortranarray(a)  # rows not contiguous: the tiles, not the dot-product kernel
         b = b_wide[:n] if trans_b else b_wide[:, :n]
         narrow = fastnn.ops.matmul(a, b, trans_a=trans_a, trans_b=trans_b)
         np.testing.assert_array_equal(narrow, fastnn.ops.matmul(a, b_wide, trans_a=trans_a, trans_b=trans_b)[:, :n])
         assert_matches_reference(narrow, a, b, trans_a, trans_b)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("trans_b", [False, True])
+def test_narrow_outputs_match_the_reference(rng, dtype, trans_b):
+    """Outputs 1-13 columns wide with A's rows contiguous (the dot-product kernel up to its
+    narrow_columns, the tiles past it): k around both vector widths (4 and 8 lanes; the rest of
+    k is a masked load), m around the kernel's row tiles (3, 4 and 6) and its 48-row calls."""
+    for m, k, n in itertools.product((1, 2, 3, 5, 7, 47, 48, 49, 97), (1, 3, 4, 5, 7, 8, 9, 16, 17, 300), range(1, 14)):
+        a, b = operands(rng, m, n, k, dtype, False, trans_b)
+        assert_matches_reference(fastnn.ops.matmul(a, b, trans_b=trans_b), a, b, False, trans_b)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_narrow_outputs_read_rows_of_any_stride(rng, dtype):
+    base = rng.standard_normal((200, 90)).astype(dtype)
+    b = rng.standard_normal((33, 10)).astype(dtype)
+    for a in (base[::2, 5:38], base[::-3, 50:83], np.broadcast_to(base[0, :33], (40, 33))):
+        assert a.strides[1] == a.itemsize  # rows contiguous, so read in place
+        assert_matches_reference(fastnn.ops.matmul(a, b), a, b)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("k", [7, 301])
+def test_a_narrow_output_element_does_not_depend_on_the_product_around_it(rng, dtype, k):
+    """C[i, j] is a fixed function of row i of A, column j of B and k: the rows of a narrow
+    product equal those of a taller one and its columns those of a wider one (up to the widest
+    the same path takes), bit for bit."""
+    width = blocking(dtype)["narrow_columns"] or 12
+    a = rng.standard_normal((500, k)).astype(dtype)
+    b = rng.standard_normal((k, width)).astype(dtype)
+    full = fastnn.ops.matmul(a, b)
+    np.testing.assert_array_equal(fastnn.ops.matmul(a[123:170], b), full[123:170])
+    for columns in (slice(0, 1), slice(3, 5), slice(2, 5), slice(4, 8), slice(1, width)):
+        np.testing.assert_array_equal(fastnn.ops.matmul(a, np.ascontiguousarray(b[:, columns])), full[:, columns])
 
 
 def test_misaligned_strides_are_handled():
@@ -184,7 +231,7 @@ def test_out_is_written_in_place_and_returned(rng, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("m, n, k", [(600, 500, 700), (128, 10, 512), (3, 2000, 300), (2000, 3, 300)])
+@pytest.mark.parametrize("m, n, k", [(600, 500, 700), (128, 10, 512), (1000, 10, 700), (3, 2000, 300), (2000, 3, 300)])
 def test_bitwise_identical_for_any_thread_count(rng, dtype, m, n, k):
     for trans_a, trans_b in TRANSPOSES:
         a, b = operands(rng, m, n, k, dtype, trans_a, trans_b)

@@ -20,6 +20,7 @@ py::dict describe(const GemmKernel<T>& kernel) {
   d["kc"] = kernel.blocking.kc;
   d["nc"] = kernel.blocking.nc;
   d["nb"] = kernel.blocking.nb;
+  d["narrow_columns"] = kernel.narrow ? kernel.narrow_columns : 0;
   return d;
 }
 

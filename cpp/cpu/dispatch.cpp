@@ -53,8 +53,8 @@ GemmBlocking blocking_from_environment(index_t mr, index_t nr, std::size_t eleme
 
 template <class T>
 GemmKernel<T> make_gemm_kernel(GemmUkernel<T> ukernel, const char* name, index_t mr, index_t nr,
-                               bool fast_rows = false) {
-  return GemmKernel<T>{ukernel, name, blocking_from_environment(mr, nr, sizeof(T)), fast_rows};
+                               bool fast_rows = false, NarrowKernel<T> narrow = nullptr, index_t narrow_columns = 0) {
+  return GemmKernel<T>{ukernel, name, blocking_from_environment(mr, nr, sizeof(T)), fast_rows, narrow, narrow_columns};
 }
 
 KernelTable build_table() {
@@ -69,8 +69,13 @@ KernelTable build_table() {
       table.rng = avx512::rng_kernels;
       break;
     case Isa::avx2:
-      table.sgemm = make_gemm_kernel<float>(avx2::sgemm_ukernel_6x16, "sgemm_ukernel_6x16__avx2_fma", 6, 16, true);
-      table.dgemm = make_gemm_kernel<double>(avx2::dgemm_ukernel_6x8, "dgemm_ukernel_6x8__avx2_fma", 6, 8);
+      // Narrow outputs up to 12 columns: at (128, 512, n) on one thread the dot products took
+      // 0.23-0.73x the tiles' time for n = 1-12 (n = 10: 0.63x float32, 0.66-0.72x float64),
+      // and 1.1-1.2x at n = 16 (float32) and 14 (float64).
+      table.sgemm = make_gemm_kernel<float>(avx2::sgemm_ukernel_6x16, "sgemm_ukernel_6x16__avx2_fma", 6, 16, true,
+                                            avx2::sgemm_narrow, 12);
+      table.dgemm = make_gemm_kernel<double>(avx2::dgemm_ukernel_6x8, "dgemm_ukernel_6x8__avx2_fma", 6, 8, false,
+                                             avx2::dgemm_narrow, 12);
       table.rng = avx2::rng_kernels;
       break;
 #endif

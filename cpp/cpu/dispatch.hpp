@@ -4,6 +4,7 @@
 #pragma once
 
 #include "../gemm/blocking.hpp"
+#include "../gemm/narrow.hpp"
 #include "../gemm/ukernel.hpp"
 #include "../rng/kernels.hpp"
 
@@ -19,6 +20,8 @@ struct GemmKernel {
   const char* name;
   GemmBlocking blocking;
   bool fast_rows = false;  // measured to read a rows block (gemm.hpp) as fast as a packed panel
+  NarrowKernel<T> narrow = nullptr;  // dot products for outputs up to narrow_columns wide
+  index_t narrow_columns = 0;         // (narrow.hpp), where measured to beat the tiles
 };
 
 struct KernelTable {

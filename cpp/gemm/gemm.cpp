@@ -217,6 +217,34 @@ bool computes_transposed(index_t m, index_t n, index_t mr, index_t nr) {
   return mr * nr <= kMaxTransposedTile && tile_use(n, m, mr, nr) > 1.25 * tile_use(m, n, mr, nr);
 }
 
+// Narrow outputs with A's rows contiguous along k go to the dot-product kernel (narrow.hpp)
+// where the ISA has one: op(B) is packed transposed once and shared, read-only, by threads that
+// split the rows between them (a row's values do not depend on the split).
+template <class T>
+bool takes_narrow_path(const GemmProblem<T>& g, const GemmKernel<T>& kernel) {
+  return kernel.narrow && g.n <= kernel.narrow_columns && !g.a_source && g.a.cs == 1;
+}
+
+constexpr index_t kNarrowRows = 48;  // rows per kernel call, finished while they are in L1
+
+template <class T>
+void gemm_narrow(const GemmProblem<T>& g, const TileEpilogue<T>* epilogue, NarrowKernel<T> narrow) {
+  const index_t ld_bt = round_up(g.k, kAlignment / static_cast<index_t>(sizeof(T)));
+  T* bt = workspace.reserve_as<T>(static_cast<std::size_t>(g.n * ld_bt));
+  pack_b_transposed(g.b, g.k, g.n, ld_bt, bt);
+  const double multiply_adds_per_row = static_cast<double>(g.n) * static_cast<double>(g.k);
+  const index_t grain = std::max<index_t>(1, static_cast<index_t>(kFlopsPerThread / multiply_adds_per_row));
+  parallel_for(g.m, grain, [&](index_t begin, index_t end) {
+    for (index_t row = begin; row < end; row += kNarrowRows) {
+      const index_t rows = std::min(kNarrowRows, end - row);
+      T* c = g.c + row * g.rs_c;
+      narrow(rows, g.n, g.k, g.a.data + row * g.a.rs, g.a.rs, bt, ld_bt, c, g.rs_c);
+      if (epilogue && epilogue->apply) epilogue->apply(epilogue->context, c, g.rs_c, row, 0, rows, g.n);
+      if (epilogue && epilogue->finish) epilogue->finish(epilogue->context, c, g.rs_c, row, 0, rows, g.n);
+    }
+  });
+}
+
 }  // namespace
 
 template <class T>
@@ -225,6 +253,7 @@ void gemm(const GemmProblem<T>& caller, const TileEpilogue<T>* epilogue) {
   if (caller.k <= 0) return gemm_empty_reduction(caller, epilogue);
 
   const GemmKernel<T>& kernel = gemm_kernel<T>();
+  if (takes_narrow_path(caller, kernel)) return gemm_narrow(caller, epilogue, kernel.narrow);
   GemmBlocking bs = kernel.blocking;
   // (A problem with an a_source keeps its orientation: only A can be gathered.)
   const bool transposed = !caller.a_source && computes_transposed(caller.m, caller.n, bs.mr, bs.nr);

@@ -225,11 +225,29 @@ void pack_b(const MatrixView<T>& b, index_t row, index_t col, index_t kc, index_
   for (index_t j = full * nr; j < nc; j += nr) pack_b_panel(b, row, col + j, kc, std::min(nr, nc - j), nr, dst + j * kc);
 }
 
+template <class T>
+void pack_b_transposed(const MatrixView<T>& b, index_t k, index_t n, index_t ld, T* dst) {
+  if (b.cs == 1) {  // row-major B (a layer's weights): read each short row once, front to back
+    for (index_t p = 0; p < k; ++p) {
+      const T* row = b.data + p * b.rs;
+      for (index_t j = 0; j < n; ++j) dst[j * ld + p] = row[j];
+    }
+  } else {  // columns contiguous (a transposed B) or general strides: one column at a time
+    for (index_t j = 0; j < n; ++j) {
+      const T* column = b.data + j * b.cs;
+      for (index_t p = 0; p < k; ++p) dst[j * ld + p] = column[p * b.rs];
+    }
+  }
+  for (index_t j = 0; j < n; ++j) std::fill(dst + j * ld + k, dst + (j + 1) * ld, T(0));
+}
+
 template void pack_a<float>(const MatrixView<float>&, index_t, index_t, index_t, index_t, index_t, float*);
 template void pack_a<double>(const MatrixView<double>&, index_t, index_t, index_t, index_t, index_t, double*);
 template void pack_b_panel<float>(const MatrixView<float>&, index_t, index_t, index_t, index_t, index_t, float*);
 template void pack_b_panel<double>(const MatrixView<double>&, index_t, index_t, index_t, index_t, index_t, double*);
 template void pack_b<float>(const MatrixView<float>&, index_t, index_t, index_t, index_t, index_t, float*);
 template void pack_b<double>(const MatrixView<double>&, index_t, index_t, index_t, index_t, index_t, double*);
+template void pack_b_transposed<float>(const MatrixView<float>&, index_t, index_t, index_t, float*);
+template void pack_b_transposed<double>(const MatrixView<double>&, index_t, index_t, index_t, double*);
 
 }  // namespace fastnn

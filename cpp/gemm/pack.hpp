@@ -30,4 +30,9 @@ void pack_b_panel(const MatrixView<T>& b, index_t row, index_t col, index_t kc, 
 template <class T>
 void pack_b(const MatrixView<T>& b, index_t row, index_t col, index_t kc, index_t nc, index_t nr, T* dst);
 
+// Packs op(B) (k x n) transposed for the narrow-output kernel (narrow.hpp): row j of dst, at
+// dst + j * ld, holds column j of op(B), then zeros from k up to ld.
+template <class T>
+void pack_b_transposed(const MatrixView<T>& b, index_t k, index_t n, index_t ld, T* dst);
+
 }  // namespace fastnn

@@ -1,0 +1,35 @@
+// The narrow-output kernel contract: C = A · B for outputs a few columns wide (a 10-way or
+// single-output layer's forward), computed as dot products along k instead of in MR x NR tiles.
+//
+//   C[i, j] = Σ_p A(i, p) · Bt(j, p)   for i < m, j < n        (C is never read)
+//
+// - A(i, p) = a[i * rs_a + p]: rows contiguous along k, read in place (any row stride).
+// - Bt(j, p) = bt[j * ld_bt + p]: op(B) transposed and packed, one row per column of C, each
+//   zero from k up to ld_bt (a multiple of the kernel's vector width), 32-byte aligned.
+// - c: row-major, row stride rs_c elements; 1 <= n <= kNarrowMaxColumns; m, k >= 1.
+//
+// A tile of MR x NR lanes leaves most of them idle when n is 10 (or 1), and computing Cᵀ
+// instead makes the GEMM transpose all of A while packing. Here every lane works: each element
+// of C gets its own vector of partial sums along k, reduced at the end. That reduction is a
+// fixed function of k alone (lane order, then the masked tail), so an element's value never
+// depends on m, n, the tiling or the thread count.
+#pragma once
+
+#include "../common.hpp"
+
+namespace fastnn {
+
+constexpr index_t kNarrowMaxColumns = 16;
+
+template <class T>
+using NarrowKernel = void (*)(index_t m, index_t n, index_t k, const T* a, index_t rs_a, const T* bt, index_t ld_bt,
+                              T* c, index_t rs_c);
+
+namespace avx2 {
+void sgemm_narrow(index_t m, index_t n, index_t k, const float* a, index_t rs_a, const float* bt, index_t ld_bt,
+                  float* c, index_t rs_c);
+void dgemm_narrow(index_t m, index_t n, index_t k, const double* a, index_t rs_a, const double* bt, index_t ld_bt,
+                  double* c, index_t rs_c);
+}  // namespace avx2
+
+}  // namespace fastnn
