@@ -104,9 +104,12 @@ def test_strided_negative_fortran_and_broadcast_views(rng, dtype):
         assert_matches_reference(fastnn.ops.matmul(b, a, trans_a=True, trans_b=True), b, a, True, True)
 
 
-def takes_narrow_path(n, dtype):
-    """Whether an n-wide product whose A rows are contiguous goes to the dot-product kernel."""
-    return n <= blocking(dtype)["narrow_columns"]
+def takes_narrow_path(n, k, dtype):
+    """Whether an n-wide product of depth k whose A rows are contiguous goes to the dot-product
+    kernel (cpu_info's rule)."""
+    bs = blocking(dtype)
+    return n <= bs["narrow_columns"] and n % bs["nr"] != 0 and (n <= bs["narrow_group_columns"] or
+                                                                  k >= bs["narrow_min_depth"])
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -125,7 +128,7 @@ def test_operands_read_in_place_equal_packed_ones_bitwise(rng, dtype, m, n, k):
     np.testing.assert_array_equal(fastnn.ops.matmul(np.asfortranarray(a), b), reference)
     rows_contiguous = fastnn.ops.matmul(a, b)
     np.testing.assert_array_equal(fastnn.ops.matmul(a, np.asfortranarray(b)), rows_contiguous)
-    if not takes_narrow_path(n, dtype):
+    if not takes_narrow_path(n, k, dtype):
         np.testing.assert_array_equal(rows_contiguous, reference)
     assert_matches_reference(reference, a, b)
     assert_matches_reference(rows_contiguous, a, b)
@@ -170,7 +173,7 @@ def test_narrow_outputs_computed_transposed_equal_wide_ones_bitwise(rng, dtype, 
         wide = 4 * nr
         assert not tile_use(wide, m, mr, nr) > 1.25 * tile_use(m, wide, mr, nr)  # the usual path
         a, b_wide = operands(rng, m, wide, k, dtype, trans_a, trans_b)
-        if not trans_a and takes_narrow_path(n, dtype):
+        if not trans_a and takes_narrow_path(n, k, dtype):
             a = np.asfortranarray(a)  # rows not contiguous: the tiles, not the dot-product kernel
         b = b_wide[:n] if trans_b else b_wide[:, :n]
         narrow = fastnn.ops.matmul(a, b, trans_a=trans_a, trans_b=trans_b)
@@ -181,10 +184,13 @@ def test_narrow_outputs_computed_transposed_equal_wide_ones_bitwise(rng, dtype, 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("trans_b", [False, True])
 def test_narrow_outputs_match_the_reference(rng, dtype, trans_b):
-    """Outputs 1-13 columns wide with A's rows contiguous (the dot-product kernel up to its
-    narrow_columns, the tiles past it): k around both vector widths (4 and 8 lanes; the rest of
-    k is a masked load), m around the kernel's row tiles (3, 4 and 6) and its 48-row calls."""
-    for m, k, n in itertools.product((1, 2, 3, 5, 7, 47, 48, 49, 97), (1, 3, 4, 5, 7, 8, 9, 16, 17, 300), range(1, 14)):
+    """Outputs 1-13 columns wide with A's rows contiguous (the dot-product kernel where it is
+    measured faster, else the tiles): k around both vector widths (4 and 8 lanes; the rest of k
+    is a masked load) and the depth from which wide outputs take the kernel, m around the
+    kernel's row tiles (3, 4 and 6) and its 48-row calls."""
+    depth = blocking(dtype)["narrow_min_depth"] or 64
+    ks = (1, 3, 4, 5, 7, 8, 9, 16, 17, depth - 1, depth, depth + 1, 300)
+    for m, k, n in itertools.product((1, 2, 3, 5, 7, 47, 48, 49, 97), ks, range(1, 14)):
         a, b = operands(rng, m, n, k, dtype, False, trans_b)
         assert_matches_reference(fastnn.ops.matmul(a, b, trans_b=trans_b), a, b, False, trans_b)
 
@@ -199,12 +205,14 @@ def test_narrow_outputs_read_rows_of_any_stride(rng, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("k", [7, 301])
+@pytest.mark.parametrize("k", [64, 301])
 def test_a_narrow_output_element_does_not_depend_on_the_product_around_it(rng, dtype, k):
     """C[i, j] is a fixed function of row i of A, column j of B and k: the rows of a narrow
     product equal those of a taller one and its columns those of a wider one (up to the widest
     the same path takes), bit for bit."""
-    width = blocking(dtype)["narrow_columns"] or 12
+    width = blocking(dtype)["narrow_columns"] or 12  # (the tiles' columns obey the same rule)
+    if blocking(dtype)["narrow_columns"]:
+        assert all(takes_narrow_path(n, k, dtype) for n in (1, 2, 3, 4, width - 1, width))
     a = rng.standard_normal((500, k)).astype(dtype)
     b = rng.standard_normal((k, width)).astype(dtype)
     full = fastnn.ops.matmul(a, b)

@@ -53,8 +53,8 @@ GemmBlocking blocking_from_environment(index_t mr, index_t nr, std::size_t eleme
 
 template <class T>
 GemmKernel<T> make_gemm_kernel(GemmUkernel<T> ukernel, const char* name, index_t mr, index_t nr,
-                               bool fast_rows = false, NarrowKernel<T> narrow = nullptr, index_t narrow_columns = 0) {
-  return GemmKernel<T>{ukernel, name, blocking_from_environment(mr, nr, sizeof(T)), fast_rows, narrow, narrow_columns};
+                               bool fast_rows = false, NarrowPath<T> narrow = {}) {
+  return GemmKernel<T>{ukernel, name, blocking_from_environment(mr, nr, sizeof(T)), fast_rows, narrow};
 }
 
 KernelTable build_table() {
@@ -69,13 +69,16 @@ KernelTable build_table() {
       table.rng = avx512::rng_kernels;
       break;
     case Isa::avx2:
-      // Narrow outputs up to 12 columns: at (128, 512, n) on one thread the dot products took
-      // 0.23-0.73x the tiles' time for n = 1-12 (n = 10: 0.63x float32, 0.66-0.72x float64),
-      // and 1.1-1.2x at n = 16 (float32) and 14 (float64).
+      // Narrow outputs: measured against the tiles at m = 128 and 4096, k = 1-512, n = 1-12,
+      // both builds interleaved. Up to 4 columns the dot products took 0.3-0.9x the tiles' time
+      // at every k (up to 1.08x at k = 1); 6-12 columns from k = 64 on 0.5-1.03x (n = 10 at
+      // (128, 512): 0.64x float32, 0.66x float64), but up to 2.5x below it, where a tile's
+      // reductions are too short to pay for their final sums. float64 n = 8 fills the 6x8
+      // tiles, which stay faster (1.0-1.2x).
       table.sgemm = make_gemm_kernel<float>(avx2::sgemm_ukernel_6x16, "sgemm_ukernel_6x16__avx2_fma", 6, 16, true,
-                                            avx2::sgemm_narrow, 12);
+                                            {avx2::sgemm_narrow, 12, 64});
       table.dgemm = make_gemm_kernel<double>(avx2::dgemm_ukernel_6x8, "dgemm_ukernel_6x8__avx2_fma", 6, 8, false,
-                                             avx2::dgemm_narrow, 12);
+                                             {avx2::dgemm_narrow, 12, 64});
       table.rng = avx2::rng_kernels;
       break;
 #endif

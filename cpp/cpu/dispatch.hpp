@@ -14,14 +14,22 @@ enum class Isa : int { generic = 0, avx2 = 1, avx512 = 2 };
 
 const char* isa_name(Isa isa);
 
+// The dot-product kernel for narrow outputs (gemm/narrow.hpp), where an ISA has one, and the
+// products it was measured to beat the tiles at.
+template <class T>
+struct NarrowPath {
+  NarrowKernel<T> kernel = nullptr;
+  index_t max_columns = 0;  // outputs up to this wide (and not a multiple of NR)...
+  index_t min_depth = 0;    // ...those wider than kNarrowGroupColumns from this k on
+};
+
 template <class T>
 struct GemmKernel {
   GemmUkernel<T> ukernel;
   const char* name;
   GemmBlocking blocking;
   bool fast_rows = false;  // measured to read a rows block (gemm.hpp) as fast as a packed panel
-  NarrowKernel<T> narrow = nullptr;  // dot products for outputs up to narrow_columns wide
-  index_t narrow_columns = 0;         // (narrow.hpp), where measured to beat the tiles
+  NarrowPath<T> narrow;
 };
 
 struct KernelTable {

@@ -218,11 +218,14 @@ bool computes_transposed(index_t m, index_t n, index_t mr, index_t nr) {
 }
 
 // Narrow outputs with A's rows contiguous along k go to the dot-product kernel (narrow.hpp)
-// where the ISA has one: op(B) is packed transposed once and shared, read-only, by threads that
-// split the rows between them (a row's values do not depend on the split).
+// where the ISA has one and was measured faster (dispatch.cpp): op(B) is packed transposed once
+// and shared, read-only, by threads that split the rows between them (a row's values do not
+// depend on the split). Depends on the shapes and A's layout alone, never on the thread count.
 template <class T>
 bool takes_narrow_path(const GemmProblem<T>& g, const GemmKernel<T>& kernel) {
-  return kernel.narrow && g.n <= kernel.narrow_columns && !g.a_source && g.a.cs == 1;
+  const NarrowPath<T>& narrow = kernel.narrow;
+  return narrow.kernel && g.n <= narrow.max_columns && g.n % kernel.blocking.nr != 0 &&
+         (g.n <= kNarrowGroupColumns || g.k >= narrow.min_depth) && !g.a_source && g.a.cs == 1;
 }
 
 constexpr index_t kNarrowRows = 48;  // rows per kernel call, finished while they are in L1
@@ -253,7 +256,7 @@ void gemm(const GemmProblem<T>& caller, const TileEpilogue<T>* epilogue) {
   if (caller.k <= 0) return gemm_empty_reduction(caller, epilogue);
 
   const GemmKernel<T>& kernel = gemm_kernel<T>();
-  if (takes_narrow_path(caller, kernel)) return gemm_narrow(caller, epilogue, kernel.narrow);
+  if (takes_narrow_path(caller, kernel)) return gemm_narrow(caller, epilogue, kernel.narrow.kernel);
   GemmBlocking bs = kernel.blocking;
   // (A problem with an a_source keeps its orientation: only A can be gathered.)
   const bool transposed = !caller.a_source && computes_transposed(caller.m, caller.n, bs.mr, bs.nr);

@@ -6,7 +6,7 @@
 // - A(i, p) = a[i * rs_a + p]: rows contiguous along k, read in place (any row stride).
 // - Bt(j, p) = bt[j * ld_bt + p]: op(B) transposed and packed, one row per column of C, each
 //   zero from k up to ld_bt (a multiple of the kernel's vector width), 32-byte aligned.
-// - c: row-major, row stride rs_c elements; 1 <= n <= kNarrowMaxColumns; m, k >= 1.
+// - c: row-major, row stride rs_c elements; m, n, k >= 1.
 //
 // A tile of MR x NR lanes leaves most of them idle when n is 10 (or 1), and computing Cᵀ
 // instead makes the GEMM transpose all of A while packing. Here every lane works: each element
@@ -19,7 +19,9 @@
 
 namespace fastnn {
 
-constexpr index_t kNarrowMaxColumns = 16;
+// Outputs up to this wide are one group of columns, swept down the rows in tiles of up to six
+// rows; wider ones go three rows at a time across several groups.
+constexpr index_t kNarrowGroupColumns = 4;
 
 template <class T>
 using NarrowKernel = void (*)(index_t m, index_t n, index_t k, const T* a, index_t rs_a, const T* bt, index_t ld_bt,

@@ -106,10 +106,10 @@ void dot_rows(index_t m, index_t k, const T* a, index_t rs_a, const T* bt, index
   }
 }
 
-// Up to four columns form one group swept down all rows, with taller tiles where there are
-// fewer accumulators per row (one A load per row feeds S multiply-adds: R = 6 keeps a single
-// column from waiting on loads). Wider outputs go three rows at a time across groups of three
-// or four columns, so the three rows of A stay in L1 while every group reads them.
+// Up to kNarrowGroupColumns (4) columns form one group swept down all rows, with taller tiles
+// where there are fewer accumulators per row (one A load per row feeds S multiply-adds: R = 6
+// keeps a single column from waiting on loads). Wider outputs go three rows at a time across
+// groups of two to four columns, so the three rows of A stay in L1 while every group reads them.
 template <class T>
 void narrow(index_t m, index_t n, index_t k, const T* a, index_t rs_a, const T* bt, index_t ld_bt, T* c,
             index_t rs_c) {
@@ -120,6 +120,7 @@ void narrow(index_t m, index_t n, index_t k, const T* a, index_t rs_a, const T* 
     case 4: return dot_rows<T, 4, 3>(m, k, a, rs_a, bt, ld_bt, c, rs_c);
     default: break;
   }
+  static_assert(kNarrowGroupColumns == 4, "one case per group width below");
   const index_t groups = (n + 3) / 4;
   for (index_t i = 0; i < m; i += 3) {
     const index_t rows = std::min<index_t>(3, m - i);

@@ -227,10 +227,19 @@ void pack_b(const MatrixView<T>& b, index_t row, index_t col, index_t kc, index_
 
 template <class T>
 void pack_b_transposed(const MatrixView<T>& b, index_t k, index_t n, index_t ld, T* dst) {
-  if (b.cs == 1) {  // row-major B (a layer's weights): read each short row once, front to back
-    for (index_t p = 0; p < k; ++p) {
-      const T* row = b.data + p * b.rs;
-      for (index_t j = 0; j < n; ++j) dst[j * ld + p] = row[j];
+  if (b.cs == 1) {
+    // Row-major B (a layer's weights): 16 short rows at a time, each destination row written
+    // 16 values (a cache line of float32) at once. Writing one value to each of n rows per
+    // source row instead missed L1 on every store when ld is a multiple of 4 KiB (all n rows
+    // then share one set): (1, 4096, 10) took twice the time of the tiles' product.
+    constexpr index_t kStep = 16;
+    for (index_t p0 = 0; p0 < k; p0 += kStep) {
+      const index_t steps = std::min(kStep, k - p0);
+      const T* rows = b.data + p0 * b.rs;
+      for (index_t j = 0; j < n; ++j) {
+        T* out = dst + j * ld + p0;
+        for (index_t p = 0; p < steps; ++p) out[p] = rows[p * b.rs + j];
+      }
     }
   } else {  // columns contiguous (a transposed B) or general strides: one column at a time
     for (index_t j = 0; j < n; ++j) {

@@ -12,10 +12,11 @@ def cpu_info():
     Keys: ``isa`` (the kernel path in use: "generic", "avx2" or "avx512"; capped by the
     environment variable ``FASTNN_ISA``), ``isa_supported`` (the best path this CPU runs),
     ``num_threads``, ``openmp``, ``vendor``, ``cpu``, ``cache_bytes`` (l1d, l2 per core; l3),
-    ``gemm`` (per dtype: the micro-kernel and its blocking mr, nr, mc, kc, nc, nb, and
-    narrow_columns: outputs up to that wide, with rows of A contiguous, are computed as dot
-    products along k; 0 where the path has no such kernel) and ``random`` (the Philox / dropout
-    / fill kernel set).
+    ``gemm`` (per dtype: the micro-kernel and its blocking mr, nr, mc, kc, nc, nb; and where
+    the path has a dot-product kernel for narrow outputs, the products it takes: n up to
+    narrow_columns and not a multiple of nr, A's rows contiguous, and k >= narrow_min_depth
+    when n > narrow_group_columns; narrow_columns is 0 where it has none) and ``random`` (the
+    Philox / dropout / fill kernel set).
     """
     return _core.cpu_info()
 
