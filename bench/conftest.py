@@ -14,6 +14,7 @@ two run on the same number of cores; NumPy's OpenBLAS reads the same ``OMP_NUM_T
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
 import glob
@@ -94,19 +95,65 @@ def pytest_generate_tests(metafunc):
     metafunc.parametrize("member", members)
 
 
-def _openblas_threads():
-    """NumPy's OpenBLAS thread count, read from the library itself (None when not found)."""
+def _openblas_function(*names):
+    """The first of ``names`` that NumPy's OpenBLAS exports (None when it is not found)."""
     libs = glob.glob(os.path.join(os.path.dirname(np.__file__), os.pardir, "numpy.libs", "*openblas*"))
     for path in libs:
         try:
             lib = ctypes.CDLL(path)
         except OSError:
             continue
-        for name in ("scipy_openblas_get_num_threads64_", "scipy_openblas_get_num_threads",
-                     "openblas_get_num_threads64_", "openblas_get_num_threads"):
+        for name in names:
             fn = getattr(lib, name, None)
             if fn is not None:
-                return int(fn())
+                return fn
+    return None
+
+
+_OPENBLAS_GET = ("scipy_openblas_get_num_threads64_", "scipy_openblas_get_num_threads",
+                 "openblas_get_num_threads64_", "openblas_get_num_threads")
+_OPENBLAS_SET = ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads",
+                 "openblas_set_num_threads64_", "openblas_set_num_threads")
+
+
+def _openblas_threads():
+    """NumPy's OpenBLAS thread count, read from the library itself (None when not found)."""
+    fn = _openblas_function(*_OPENBLAS_GET)
+    return int(fn()) if fn is not None else None
+
+
+@pytest.fixture
+def one_thread():
+    """``with one_thread(member):`` runs ``member`` (fastnn, numpy or torch) on one thread inside
+    the block and restores its thread count after; skips a NumPy whose OpenBLAS cannot be set."""
+
+    @contextlib.contextmanager
+    def context(member):
+        if member == "fastnn":
+            get, set_ = fastnn.get_num_threads, fastnn.set_num_threads
+        elif member == "numpy":
+            get, set_ = _openblas_function(*_OPENBLAS_GET), _openblas_function(*_OPENBLAS_SET)
+            if get is None or set_ is None:
+                pytest.skip("NumPy's OpenBLAS thread count cannot be set from here")
+        elif member == "torch":
+            get, set_ = torch.get_num_threads, torch.set_num_threads
+        else:
+            raise ValueError(member)
+        before = int(get())
+        set_(1)
+        try:
+            yield
+        finally:
+            set_(before)
+
+    return context
+
+
+def recorded_median(group, member):
+    """The median recorded for ``member`` of ``group`` earlier in this session (None if none)."""
+    for record in _RECORDS:
+        if record.group == group and record.member == member:
+            return record.median
     return None
 
 
