@@ -52,9 +52,10 @@ def forward_bound(x, w, b, reference, scale, dtype):
 @pytest.mark.parametrize("with_bias", [True, False])
 def test_forward_matches_reference(rng, dtype, activation, rate, with_bias):
     bs = blocking(dtype)
-    # (130, 37, 10): a narrow output (dot products in 48-row calls where the ISA has the kernel,
-    # else tiles computed transposed): its epilogue sees other blocks than the usual tiles
-    for m, k, n in [(1, 1, 1), (7, 13, 2), (bs["mr"] + 1, bs["kc"] + 1, bs["nr"] + 1), (97, 300, 131), (130, 37, 10)]:
+    # (130, 37, 10): a narrow output computed transposed (its epilogue sees the usual tiles);
+    # (130, 70, 10) and (130, 37, 3): dot products in 48-row calls where the ISA has the kernel
+    for m, k, n in [(1, 1, 1), (7, 13, 2), (bs["mr"] + 1, bs["kc"] + 1, bs["nr"] + 1), (97, 300, 131), (130, 37, 10),
+                    (130, 70, 10), (130, 37, 3)]:
         x, w, b = make_inputs(rng, m, k, n, dtype)
         if not with_bias:
             b = np.zeros(n, dtype)
@@ -114,9 +115,9 @@ def test_training_false_skips_dropout(rng):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("m, n", [(300, 250), (300, 10), (1000, 10)])
+@pytest.mark.parametrize("m, n", [(300, 250), (300, 10), (4000, 10), (8000, 3)])
 def test_bitwise_identical_for_any_thread_count(rng, dtype, m, n):
-    x, w, b = make_inputs(rng, m, 200, n, dtype)
+    x, w, b = make_inputs(rng, m, 200, n, dtype)  # (4000 or 8000 rows: the narrow path on several threads)
     outputs, gradients = [], []
     dy = rng.standard_normal((m, n)).astype(dtype)
     for threads in (1, 2, 3):

@@ -174,7 +174,9 @@ def test_narrow_outputs_computed_transposed_equal_wide_ones_bitwise(rng, dtype, 
         assert not tile_use(wide, m, mr, nr) > 1.25 * tile_use(m, wide, mr, nr)  # the usual path
         a, b_wide = operands(rng, m, wide, k, dtype, trans_a, trans_b)
         if not trans_a and takes_narrow_path(n, k, dtype):
-            a = np.asfortranarray(a)  # rows not contiguous: the tiles, not the dot-product kernel
+            strided = np.zeros((m, 2 * k), dtype)
+            strided[:, ::2] = a
+            a = strided[:, ::2]  # rows not contiguous: the tiles, not the dot-product kernel
         b = b_wide[:n] if trans_b else b_wide[:, :n]
         narrow = fastnn.ops.matmul(a, b, trans_a=trans_a, trans_b=trans_b)
         np.testing.assert_array_equal(narrow, fastnn.ops.matmul(a, b_wide, trans_a=trans_a, trans_b=trans_b)[:, :n])
@@ -189,18 +191,25 @@ def test_narrow_outputs_match_the_reference(rng, dtype, trans_b):
     is a masked load) and the depth from which wide outputs take the kernel, m around the
     kernel's row tiles (3, 4 and 6) and its 48-row calls."""
     depth = blocking(dtype)["narrow_min_depth"] or 64
-    ks = (1, 3, 4, 5, 7, 8, 9, 16, 17, depth - 1, depth, depth + 1, 300)
-    for m, k, n in itertools.product((1, 2, 3, 5, 7, 47, 48, 49, 97), ks, range(1, 14)):
+    ks = (1, 2, 3, 4, 5, 6, 7, 8, 9, 16, 17, depth - 1, depth, depth + 1, depth + 2, 300)
+    for m, k, n in itertools.product((1, 2, 3, 4, 5, 7, 47, 48, 49, 52, 97), ks, range(1, 14)):
         a, b = operands(rng, m, n, k, dtype, False, trans_b)
         assert_matches_reference(fastnn.ops.matmul(a, b, trans_b=trans_b), a, b, False, trans_b)
+    for n in (3, 12):  # around the most of op(B)ᵀ the path packs (2**20 values; deeper: the tiles)
+        for k in (2**20 // n, 2**20 // n + 1):
+            a, b = operands(rng, 5, n, k, dtype, False, trans_b)
+            assert_matches_reference(fastnn.ops.matmul(a, b, trans_b=trans_b), a, b, False, trans_b)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_narrow_outputs_read_rows_of_any_stride(rng, dtype):
-    base = rng.standard_normal((200, 90)).astype(dtype)
-    b = rng.standard_normal((33, 10)).astype(dtype)
-    for a in (base[::2, 5:38], base[::-3, 50:83], np.broadcast_to(base[0, :33], (40, 33))):
+@pytest.mark.parametrize("n", [3, 10])
+def test_narrow_outputs_read_rows_of_any_stride(rng, dtype, n):
+    k = 70  # deep enough for the dot-product kernel at both widths
+    base = rng.standard_normal((200, 150)).astype(dtype)
+    b = rng.standard_normal((k, n)).astype(dtype)
+    for a in (base[::2, 5:5 + k], base[::-3, 50:50 + k], np.broadcast_to(base[0, :k], (40, k))):
         assert a.strides[1] == a.itemsize  # rows contiguous, so read in place
+        assert takes_narrow_path(n, k, dtype) or not blocking(dtype)["narrow_columns"]
         assert_matches_reference(fastnn.ops.matmul(a, b), a, b)
 
 
@@ -239,7 +248,8 @@ def test_out_is_written_in_place_and_returned(rng, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("m, n, k", [(600, 500, 700), (128, 10, 512), (1000, 10, 700), (3, 2000, 300), (2000, 3, 300)])
+@pytest.mark.parametrize("m, n, k", [(600, 500, 700), (128, 10, 512), (1000, 10, 700), (8000, 3, 300), (3, 2000, 300),
+                                     (2000, 3, 300)])
 def test_bitwise_identical_for_any_thread_count(rng, dtype, m, n, k):
     for trans_a, trans_b in TRANSPOSES:
         a, b = operands(rng, m, n, k, dtype, trans_a, trans_b)

@@ -19,6 +19,11 @@ def test_cpu_info_names_the_path_and_the_threads():
         assert gemm["mc"] % gemm["mr"] == 0 and gemm["nc"] % gemm["nr"] == 0 and gemm["kc"] > 0
         assert gemm["nb"] % gemm["nr"] == 0 and gemm["nr"] <= gemm["nb"] <= gemm["nc"]
         assert info["isa"] in gemm["kernel"]
+        if gemm["narrow_columns"]:  # a narrow-output kernel of the same path, and the products it takes
+            assert info["isa"] in gemm["narrow_kernel"]
+            assert 1 <= gemm["narrow_group_columns"] <= gemm["narrow_columns"] and gemm["narrow_min_depth"] >= 1
+        else:
+            assert gemm["narrow_kernel"] == "" and info["isa"] != "avx2"
     assert all(info["cache_bytes"][level] > 0 for level in ("l1d", "l2", "l3"))
     assert info["isa"] in info["random"]
 

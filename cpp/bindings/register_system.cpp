@@ -20,8 +20,9 @@ py::dict describe(const GemmKernel<T>& kernel) {
   d["kc"] = kernel.blocking.kc;
   d["nc"] = kernel.blocking.nc;
   d["nb"] = kernel.blocking.nb;
+  d["narrow_kernel"] = kernel.narrow.name;
   d["narrow_columns"] = kernel.narrow.kernel ? kernel.narrow.max_columns : 0;
-  d["narrow_group_columns"] = kNarrowGroupColumns;
+  d["narrow_group_columns"] = kernel.narrow.group_columns;
   d["narrow_min_depth"] = kernel.narrow.min_depth;
   return d;
 }

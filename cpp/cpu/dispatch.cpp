@@ -76,9 +76,9 @@ KernelTable build_table() {
       // reductions are too short to pay for their final sums. float64 n = 8 fills the 6x8
       // tiles, which stay faster (1.0-1.2x).
       table.sgemm = make_gemm_kernel<float>(avx2::sgemm_ukernel_6x16, "sgemm_ukernel_6x16__avx2_fma", 6, 16, true,
-                                            {avx2::sgemm_narrow, 12, 64});
+                                            {avx2::sgemm_narrow, "sgemm_narrow__avx2_fma", avx2::kNarrowGroupColumns, 12, 64});
       table.dgemm = make_gemm_kernel<double>(avx2::dgemm_ukernel_6x8, "dgemm_ukernel_6x8__avx2_fma", 6, 8, false,
-                                             {avx2::dgemm_narrow, 12, 64});
+                                             {avx2::dgemm_narrow, "dgemm_narrow__avx2_fma", avx2::kNarrowGroupColumns, 12, 64});
       table.rng = avx2::rng_kernels;
       break;
 #endif

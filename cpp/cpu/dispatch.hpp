@@ -19,8 +19,10 @@ const char* isa_name(Isa isa);
 template <class T>
 struct NarrowPath {
   NarrowKernel<T> kernel = nullptr;
-  index_t max_columns = 0;  // outputs up to this wide (and not a multiple of NR)...
-  index_t min_depth = 0;    // ...those wider than kNarrowGroupColumns from this k on
+  const char* name = "";
+  index_t group_columns = 0;  // its widest group of columns (see the kernel)
+  index_t max_columns = 0;    // outputs up to this wide (and not a multiple of NR)...
+  index_t min_depth = 0;      // ...those wider than one group from this k on
 };
 
 template <class T>

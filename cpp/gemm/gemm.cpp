@@ -8,6 +8,9 @@
 //      jr: columns in steps of NR        — one packed B micro-panel stays in L1
 //       ir: rows in steps of MR          — the micro-kernel: an MR x NR tile of C
 //
+// Narrow outputs (a few columns) go to a dot-product kernel instead where the ISA has one and it
+// measured faster (gemm_narrow below; narrow.hpp).
+//
 // Threads split C into a 2-D grid of rectangles (at MR x NR granularity) and each runs the five
 // loops over its own rectangle with its own packing buffers: no barrier inside a call, so a
 // thread that the OS deschedules delays nobody but itself (a shared packed B would need two
@@ -213,9 +216,14 @@ double tile_use(index_t m, index_t n, index_t mr, index_t nr) {
 // lanes idle; computing C^T = op(B)^T op(A)^T puts the long side of C along the vector lanes
 // instead. Worth it when that fills a quarter more of the tiles (AVX2 at n = 10: 61% -> 83%;
 // AVX-512: 29% -> 71%). Depends on the shapes alone, so results stay thread-count invariant.
+// (Where the ISA has a narrow-output kernel, the products it takes never get here.)
 bool computes_transposed(index_t m, index_t n, index_t mr, index_t nr) {
   return mr * nr <= kMaxTransposedTile && tile_use(n, m, mr, nr) > 1.25 * tile_use(m, n, mr, nr);
 }
+
+// The most values of op(B)ᵀ the narrow path packs: about what one thread's packed blocks hold on
+// the tiles' path, so the grow-only workspace stays that size (a deeper product takes the tiles).
+constexpr index_t kNarrowMaxPacked = index_t{1} << 20;
 
 // Narrow outputs with A's rows contiguous along k go to the dot-product kernel (narrow.hpp)
 // where the ISA has one and was measured faster (dispatch.cpp): op(B) is packed transposed once
@@ -225,7 +233,8 @@ template <class T>
 bool takes_narrow_path(const GemmProblem<T>& g, const GemmKernel<T>& kernel) {
   const NarrowPath<T>& narrow = kernel.narrow;
   return narrow.kernel && g.n <= narrow.max_columns && g.n % kernel.blocking.nr != 0 &&
-         (g.n <= kNarrowGroupColumns || g.k >= narrow.min_depth) && !g.a_source && g.a.cs == 1;
+         (g.n <= narrow.group_columns || g.k >= narrow.min_depth) && g.n * g.k <= kNarrowMaxPacked &&
+         !g.a_source && g.a.cs == 1;
 }
 
 constexpr index_t kNarrowRows = 48;  // rows per kernel call, finished while they are in L1

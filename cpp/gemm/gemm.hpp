@@ -67,7 +67,8 @@ template <class T>
 bool gemm_reads_rows(index_t n);
 
 // Whether gemm computes an m x n product as Cᵀ = op(B)ᵀ op(A)ᵀ (narrow outputs), which an
-// a_source does not support: its caller must then store op(A).
+// a_source does not support: its caller must then store op(A). (Given a stored op(A) with
+// contiguous rows, the product may go to the narrow-output kernel instead: gemm.cpp.)
 template <class T>
 bool gemm_transposes(index_t m, index_t n);
 

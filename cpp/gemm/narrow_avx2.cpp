@@ -1,8 +1,7 @@
 // Narrow-output kernels for AVX2 + FMA, float32 and float64. Contract: narrow.hpp. Compiled
-// with -mavx2 -mfma only.
+// with -mavx2 -mfma only, so no standard-library templates here: an out-of-line copy of one
+// could be the one the linker keeps for baseline code too.
 #include <immintrin.h>
-
-#include <algorithm>
 
 #include "narrow.hpp"
 
@@ -86,13 +85,15 @@ void dot_tile(index_t k, const T* a, index_t rs_a, const T* bt, index_t ld_bt, T
     for (int r = 0; r < R; ++r) x[r] = L::load_first(a + r * rs_a + p, static_cast<int>(k - p));
     step(x, p);
   }
-  const V z = L::zero();
 #pragma GCC unroll 8
   for (int r = 0; r < R; ++r) {
+    V padded[4] = {L::zero(), L::zero(), L::zero(), L::zero()};  // sum4 takes four
+#pragma GCC unroll 4
+    for (int s = 0; s < S; ++s) padded[s] = acc[r][s];
     T sums[4];
-    L::sum4(acc[r][0], S > 1 ? acc[r][S > 1 ? 1 : 0] : z, S > 2 ? acc[r][S > 2 ? 2 : 0] : z,
-            S > 3 ? acc[r][S > 3 ? 3 : 0] : z, sums);
-    std::copy(sums, sums + S, c + r * rs_c);
+    L::sum4(padded[0], padded[1], padded[2], padded[3], sums);
+#pragma GCC unroll 4
+    for (int s = 0; s < S; ++s) c[r * rs_c + s] = sums[s];
   }
 }
 
@@ -110,6 +111,7 @@ void dot_rows(index_t m, index_t k, const T* a, index_t rs_a, const T* bt, index
 // where there are fewer accumulators per row (one A load per row feeds S multiply-adds: R = 6
 // keeps a single column from waiting on loads). Wider outputs go three rows at a time across
 // groups of two to four columns, so the three rows of A stay in L1 while every group reads them.
+static_assert(kNarrowGroupColumns == 4, "narrow() has one case per group width");
 template <class T>
 void narrow(index_t m, index_t n, index_t k, const T* a, index_t rs_a, const T* bt, index_t ld_bt, T* c,
             index_t rs_c) {
@@ -120,10 +122,9 @@ void narrow(index_t m, index_t n, index_t k, const T* a, index_t rs_a, const T* 
     case 4: return dot_rows<T, 4, 3>(m, k, a, rs_a, bt, ld_bt, c, rs_c);
     default: break;
   }
-  static_assert(kNarrowGroupColumns == 4, "one case per group width below");
   const index_t groups = (n + 3) / 4;
   for (index_t i = 0; i < m; i += 3) {
-    const index_t rows = std::min<index_t>(3, m - i);
+    const index_t rows = m - i < 3 ? m - i : 3;
     const T* a_rows = a + i * rs_a;
     for (index_t g = 0, j = 0; g < groups; ++g) {
       const index_t width = (n - j + groups - g - 1) / (groups - g);  // 2 to 4, as even as possible

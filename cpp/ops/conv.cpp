@@ -110,7 +110,7 @@ void gather_patch_row(const ConvGeometry& g, const T* sample, index_t o0, index_
 // it block by block as it needs it (PackSource), packed or read in place, so x is read where a
 // stored P would be written and read back at nine times x's size (a 3x3 kernel). It is stored,
 // a chunk at a time, for the products where that measured faster (see conv_backward) and for a
-// narrow output that the GEMM computes transposed.
+// narrow output, which the GEMM computes transposed or with its narrow-output kernel.
 template <class T>
 struct PatchMatrix {
   const ConvGeometry& g;
@@ -303,8 +303,9 @@ void conv_forward(const ConvGeometry& g, const T* x, const T* w, const T* bias, 
     return linear_forward<T>(rows, width, g.filters, MatrixView<T>{nullptr, 0, 0}, weights, y, g.filters, params,
                              &source);
   }
-  // A narrow output (a few filters) is computed transposed, which needs P stored: materialized
-  // a chunk of samples at a time (4 MiB), small enough to stay in L2/L3.
+  // A narrow output (a few filters) is computed transposed or by the narrow-output kernel, which
+  // both need P stored: materialized a chunk of samples at a time (4 MiB), small enough to stay
+  // in L2/L3.
   const index_t chunk = samples_per_chunk(g);
   T* patches = patch_workspace.reserve_as<T>(std::size_t(std::max<index_t>(chunk * positions * width, 1)));
   for (index_t first = 0; first < g.batch; first += chunk) {
