@@ -33,7 +33,10 @@ def matmul(a, b, *, trans_a=False, trans_b=False, out=None):
 
     ``op(x)`` is ``x.T`` when the matching ``trans_*`` flag is set. Transposed and strided
     views are read in place by the packing routine, never copied first. The result is bitwise
-    identical for any thread count (the reduction dimension is never split across threads).
+    identical for any thread count (the reduction dimension is never split across threads). The
+    order of the sums follows the shapes and whether ``op(a)``'s rows are contiguous (a narrow
+    output then goes to a dot-product kernel), so two layouts of one operand may differ in the
+    last bits, as in any BLAS.
 
     Args:
         a: (m, k) array, or (k, m) with ``trans_a=True``.
