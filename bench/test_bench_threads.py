@@ -21,12 +21,13 @@ from test_bench_matmul import product_fn, square_case
 SIZES = [(512, None), (1024, 5), (2048, 3)]
 
 
-def scaling_note(work, n, member):
+def scaling_note(work, n, member, threads):
+    """The note of a one-thread row; ``threads``: what the group of test_bench_matmul.py ran on."""
+
     def note(median):
         if not median:
             return ""
         text = f"{work / median / 1e9 / fma_peak(1):.0%} of 1-thread peak ({fma_peak(1):.0f} GFLOP/s)"
-        threads = fastnn.get_num_threads()  # what the group of test_bench_matmul.py ran on
         many = recorded_median(f"matmul f32 n={n}", member)
         if many and threads > 1:
             text += f"; {threads} threads {median / many:.2f}x as fast"
@@ -40,8 +41,9 @@ def test_matmul_one_thread(measure, check, one_thread, member, n, rounds):
     a, b, want, bound = square_case(np.float32, n)
     fn, out = product_fn(member, a, b, False, False)
     work = 2.0 * n**3
+    threads = fastnn.get_num_threads()  # (read before fastnn's own member sets it to 1)
     with one_thread(member):
         fn()
         check.gemm_close(check.numpy(out), want, bound, f"{member} matmul float32 n={n} on one thread")
         measure(fn, group=f"matmul f32 n={n} 1 thread", member=member, work=work, unit="flop", rounds=rounds,
-                note=scaling_note(work, n, member))
+                note=scaling_note(work, n, member, threads))
