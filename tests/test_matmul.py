@@ -106,7 +106,7 @@ def test_strided_negative_fortran_and_broadcast_views(rng, dtype):
 
 def takes_narrow_path(n, k, dtype):
     """Whether an n-wide product of depth k whose A rows are contiguous goes to the dot-product
-    kernel (cpu_info's rule)."""
+    kernel (cpu_info's rule; the k of these tests stays far below its 2**20-value packing cap)."""
     bs = blocking(dtype)
     return n <= bs["narrow_columns"] and n % bs["nr"] != 0 and (n <= bs["narrow_group_columns"] or
                                                                   k >= bs["narrow_min_depth"])
