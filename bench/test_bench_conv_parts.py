@@ -6,11 +6,14 @@
   same memory viewed as a channels_last NCHW tensor. Rate: GB/s of the op's own traffic, each array
   once: forward reads x and writes y (2 * x.nbytes), backward reads x and dy and writes dx (3 * x.nbytes).
   Target (issue 6): >= 15 GB/s each.
-- max / average pooling 2x2, stride 2, forward and backward: fastnn ``ops.max_pool`` /
-  ``average_pool`` and their backward; numpy: a (n, h/2, 2, w/2, 2, c) reshape reduced over the
-  window axes (backward: the window mask / broadcast); torch: ``F.max_pool2d`` / ``F.avg_pool2d``
-  and ``aten.max_pool2d_with_indices_backward`` / ``aten.avg_pool2d_backward`` on channels_last
-  tensors. Rate: GB/s of input + output (fastnn's int32 arg-max is extra traffic, not counted).
+- max / average pooling 2x2, stride 2, forward and backward: fastnn ``ops.max_pool`` (forward:
+  ``return_argmax=False``, the inference kernel, as PyTorch computes no indices for a tensor that
+  needs no gradient) / ``average_pool`` and their backward; numpy: a (n, h/2, 2, w/2, 2, c)
+  reshape reduced over the window axes (backward: the window mask / broadcast); torch:
+  ``F.max_pool2d`` / ``F.avg_pool2d`` and ``aten.max_pool2d_with_indices_backward`` /
+  ``aten.avg_pool2d_backward`` on channels_last tensors. The "with arg-max" group is the training
+  forward: fastnn's int32 arg-max against ``F.max_pool2d(return_indices=True)``'s int64 indices.
+  Rate: GB/s of input + output (an arg-max or indices is extra traffic, not counted).
   fastnn writes into arrays allocated once (``out=``), as the pooling layers do inside ``fit``;
   PyTorch's caching allocator does the same for its outputs. (With a fresh 4 MB y and 4 MB
   arg-max per call, `perf` put about 20% of max pooling's samples in page faults, 13% of them
@@ -175,8 +178,7 @@ def pool_forward_fn(member, kind):
     if member == "fastnn":
         y = np.empty((x.shape[0], x.shape[1] // 2, x.shape[2] // 2, x.shape[3]), x.dtype)
         if kind == "max":
-            argmax = np.empty(y.shape, np.int32)
-            return lambda: fastnn.ops.max_pool(x, 2, out=(y, argmax))[0]
+            return lambda: fastnn.ops.max_pool(x, 2, return_argmax=False, out=y)
         return lambda: fastnn.ops.average_pool(x, 2, out=y)
     if member == "numpy":
         if kind == "max":
@@ -238,3 +240,26 @@ def test_pooling(measure, check, member, kind, direction):
     work = x.nbytes + x.nbytes // 4
     measure(fn, group=f"pool {kind} 2x2 {direction} {SHAPE} f32", member=member, work=work, unit="byte",
             rounds=ROUNDS)
+
+
+def test_max_pooling_forward_with_arg_max(measure, check, member):
+    """The forward a training step runs: the maxima and where they came from."""
+    if member == "numpy":
+        pytest.skip("the NumPy member's reduction keeps no arg-max")
+    x = data()[0]
+    ref_y, _ = pool_reference("max")
+    if member == "fastnn":
+        y = np.empty(ref_y.shape, np.float32)
+        argmax = np.empty(ref_y.shape, np.int32)
+        fn = lambda: fastnn.ops.max_pool(x, 2, out=(y, argmax))[0]  # noqa: E731
+    else:
+        import torch.nn.functional as F
+
+        xt = to_torch(x)
+        fn = lambda: F.max_pool2d(xt, 2, return_indices=True)[0]  # noqa: E731
+    got = fn()
+    got = from_torch(got) if member == "torch" else check.numpy(got)
+    np.testing.assert_allclose(got, ref_y, rtol=1e-6, atol=1e-6, err_msg=f"{member} max pool forward with arg-max")
+    del got
+    measure(fn, group=f"pool max 2x2 forward with arg-max {SHAPE} f32", member=member,
+            work=x.nbytes + x.nbytes // 4, unit="byte", rounds=ROUNDS)

@@ -106,6 +106,8 @@ def test_forward_and_backward_match_the_reference(rng, kind, dtype, batch, chann
     assert y.dtype == dx.dtype == dtype and y.shape == ref_y.shape and dx.shape == x.shape
     np.testing.assert_allclose(y, ref_y, **TOL[dtype])
     np.testing.assert_allclose(dx, ref_dx, **TOL[dtype])
+    if kind == "max":  # the inference kernel, which writes no arg-max, gives the same y
+        np.testing.assert_array_equal(ops.max_pool(x, pool, strides=strides, padding=padding, return_argmax=False), y)
 
 
 def test_max_pool_ties_go_to_the_first_and_nan_wins():
@@ -133,6 +135,8 @@ def test_float32_and_float64_max_pooling_agree_on_ties_nan_and_infinities(rng, p
     np.testing.assert_array_equal(argmax, argmax64)
     np.testing.assert_array_equal(y, y64.astype(np.float32))
     assert np.isnan(y).any() and np.isneginf(y).any()
+    for values, expected in ((x, y), (x.astype(np.float64), y64)):  # and without the arg-max
+        np.testing.assert_array_equal(ops.max_pool(values, 3, strides=2, padding=padding, return_argmax=False), expected)
 
 
 @pytest.mark.parametrize("kind", ["max", "average"])
@@ -146,6 +150,9 @@ def test_out_is_written_in_place(rng, kind):
         got = ops.max_pool(x, 2, out=(y_out, argmax_out))
         assert got[0] is y_out and got[1] is argmax_out
         np.testing.assert_array_equal(argmax_out, argmax)
+        y_alone = np.full(y.shape, np.nan, np.float32)
+        assert ops.max_pool(x, 2, return_argmax=False, out=y_alone) is y_alone
+        np.testing.assert_array_equal(y_alone, y)
         dx = ops.max_pool_backward(dy, argmax, x.shape, 2, out=dx_out)
         expected_dx = ops.max_pool_backward(dy, argmax, x.shape, 2)
     else:
@@ -322,6 +329,10 @@ def test_ops_reject_bad_input(rng):
     x = rng.normal(size=(1, 4, 4, 2))
     with pytest.raises(TypeError, match="`out` must be None or a pair"):
         ops.max_pool(x, 2, out=np.empty((1, 2, 2, 2)))
+    with pytest.raises(TypeError, match="`out` must be a NumPy array or None"):  # y alone without the arg-max
+        ops.max_pool(x, 2, return_argmax=False, out=(np.empty((1, 2, 2, 2)), np.empty((1, 2, 2, 2), np.int32)))
+    with pytest.raises(TypeError, match="`return_argmax`"):
+        ops.max_pool(x, 2, return_argmax="no")
     with pytest.raises(ValueError, match="`out` must have dtype int32"):
         ops.max_pool(x, 2, out=(np.empty((1, 2, 2, 2)), np.empty((1, 2, 2, 2))))
     with pytest.raises(ValueError, match=r"`out` must have shape \(1, 2, 2, 2\)"):
@@ -329,3 +340,14 @@ def test_ops_reject_bad_input(rng):
     memory = np.ones(32)
     with pytest.raises(ValueError, match="`out` overlaps an input"):
         ops.average_pool_backward(memory[:8].reshape(1, 2, 2, 2), x.shape, 2, out=memory.reshape(x.shape))
+
+
+@pytest.mark.parametrize("layer_class", [MaxPooling2D, GlobalMaxPooling2D])
+def test_a_backward_after_an_inference_forward_finds_the_arg_max_again(rng, layer_class):
+    """Inference skips the arg-max; a backward after it must still route the gradient right."""
+    x = rng.integers(-2, 3, size=(3, 6, 6, 5)).astype(np.float32)  # ties: the first must win
+    trained, inferred = layer_class(), layer_class()
+    y = trained.forward(x, training=True)
+    np.testing.assert_array_equal(inferred.forward(x, training=False), y)
+    dy = rng.normal(size=y.shape).astype(np.float32)
+    np.testing.assert_array_equal(inferred.backward(dy), trained.backward(dy))

@@ -3,6 +3,7 @@
 #include <pybind11/stl.h>
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "../ops/pooling.hpp"
@@ -34,14 +35,14 @@ std::int32_t* argmax_data(py::array& argmax, const py::array& like, bool writeab
   return static_cast<std::int32_t*>(argmax.mutable_data());
 }
 
-void max_pool_binding(const py::array& x, py::array out, py::array argmax, const std::vector<index_t>& pool,
+void max_pool_binding(const py::array& x, py::array out, std::optional<py::array> argmax, const std::vector<index_t>& pool,
                       const std::vector<index_t>& strides, bool same) {
   dispatch_float(x, "x", [&](auto tag) {
     using T = decltype(tag);
     const PoolGeometry g = geometry(x, "x", out, "out", pool, strides, same);
     const T* xs = contiguous_input<T>(x, "x");
     T* y = contiguous_output<T>(out, "out");
-    std::int32_t* a = argmax_data(argmax, out, true);
+    std::int32_t* a = argmax ? argmax_data(*argmax, out, true) : nullptr;  // None: not wanted
     py::gil_scoped_release release;
     max_pool<T>(xs, g, y, a);
   });

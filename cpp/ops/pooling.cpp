@@ -135,8 +135,9 @@ PoolGeometry PoolGeometry::make(index_t batch, const std::vector<index_t>& spati
   return g;
 }
 
+// The window maxima and their positions (the training forward).
 template <class T>
-void max_pool(const T* x, const PoolGeometry& g, T* y, std::int32_t* argmax) {
+void max_pool_with_argmax(const T* x, const PoolGeometry& g, T* y, std::int32_t* argmax) {
   const index_t channels = g.channels;
   for_each_output(g, [&](index_t row, index_t n, Span d, Span h, Span w) {
     T* yr = y + row * channels;
@@ -165,6 +166,87 @@ void max_pool(const T* x, const PoolGeometry& g, T* y, std::int32_t* argmax) {
       }
     }
   });
+}
+
+#if defined(__GNUC__)
+// The maxima of one cache line of channels over a window, held in four 16-byte vector registers
+// (as LineSum keeps average pooling's sums, below): the same selects as max_pool_with_argmax's,
+// so the same values, without a round trip through y at every window position.
+template <class T>
+struct LineMax {
+  typedef T Vector __attribute__((vector_size(16)));
+  static constexpr index_t kLanes = 16 / sizeof(T), kWidth = 4 * kLanes;
+  Vector best[4] = {};  // (start sets them: a window is never empty)
+
+  void start(const T* x) {
+    for (int v = 0; v < 4; ++v) std::memcpy(&best[v], x + v * kLanes, sizeof(Vector));
+  }
+  void update(const T* x) {
+    for (int v = 0; v < 4; ++v) {
+      Vector value;
+      std::memcpy(&value, x + v * kLanes, sizeof(Vector));
+      const auto wins = (value > best[v]) | ((value != value) & (best[v] == best[v]));  // larger, or the first NaN
+      best[v] = wins ? value : best[v];
+    }
+  }
+  void store(T* y) const {
+    for (int v = 0; v < 4; ++v) std::memcpy(y + v * kLanes, &best[v], sizeof(Vector));
+  }
+};
+#endif
+
+// The window maxima alone (inference): no arg-max written, a third less traffic.
+template <class T>
+void max_pool_values(const T* x, const PoolGeometry& g, T* y) {
+  const index_t channels = g.channels;
+#if defined(__GNUC__)
+  const index_t full = channels / LineMax<T>::kWidth * LineMax<T>::kWidth;
+#else
+  const index_t full = 0;  // no vector extensions: every channel through the plain loop
+#endif
+  for_each_output(g, [&](index_t row, index_t n, Span d, Span h, Span w) {
+    T* yr = y + row * channels;
+    const auto for_each_position = [&](auto&& body) {
+      bool first = true;
+      for (index_t id = d.begin; id < d.end; ++id) {
+        for (index_t ih = h.begin; ih < h.end; ++ih) {
+          for (index_t iw = w.begin; iw < w.end; ++iw) {
+            body(x + input_row(g, n, id, ih, iw) * channels, first);
+            first = false;
+          }
+        }
+      }
+    };
+#if defined(__GNUC__)
+    for (index_t c0 = 0; c0 < full; c0 += LineMax<T>::kWidth) {
+      LineMax<T> line;
+      for_each_position([&](const T* xr, bool first) { first ? line.start(xr + c0) : line.update(xr + c0); });
+      line.store(yr + c0);
+    }
+#endif
+    if (full < channels) {  // the last channels, one at a time (the same selects)
+      for_each_position([&](const T* xr, bool first) {
+        if (first) {
+          std::copy(xr + full, xr + channels, yr + full);
+          return;
+        }
+        for (index_t c = full; c < channels; ++c) {
+          const T value = xr[c], best = yr[c];
+          const bool wins = (value > best) | ((value != value) & (best == best));
+          yr[c] = wins ? value : best;
+        }
+      });
+    }
+  });
+}
+
+template <class T>
+void max_pool(const T* x, const PoolGeometry& g, T* y, std::int32_t* argmax) {
+  if (argmax) {
+    max_pool_with_argmax(x, g, y, argmax);
+  } else {
+    max_pool_values(x, g, y);
+  }
 }
 
 template <class T>

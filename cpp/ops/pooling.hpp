@@ -38,6 +38,7 @@ struct PoolGeometry {
   index_t output_rows() const { return batch * out[0] * out[1] * out[2]; }
 };
 
+// argmax: null when not wanted (inference).
 template <class T>
 void max_pool(const T* x, const PoolGeometry& geometry, T* y, std::int32_t* argmax);
 

@@ -421,7 +421,7 @@ def pool_output_shape(spatial, pool_size, strides=None, padding="valid"):
     return _spatial.windows(spatial, pool_size, strides, (1,) * len(spatial), padding, what="pool_size").out
 
 
-def max_pool(x, pool_size, *, strides=None, padding="valid", out=None):
+def max_pool(x, pool_size, *, strides=None, padding="valid", return_argmax=True, out=None):
     """Max pooling of a channels-last (batch, *spatial, channels) array, 1 to 3 spatial axes.
 
     Padded positions ("same") never win. Also returns, per output element, the arg-max as its
@@ -431,16 +431,23 @@ def max_pool(x, pool_size, *, strides=None, padding="valid", out=None):
     Args:
         x: (batch, *spatial, channels).
         pool_size, strides, padding: as :func:`pool_output_shape`.
-        out: optional ``(y, argmax)`` to write into: C-contiguous arrays of the output shape, of
-            x's dtype and int32.
+        return_argmax: compute and return the arg-max too (what the backward needs). False for
+            inference: only y is written, which saves the arg-max's traffic.
+        out: optional ``(y, argmax)`` to write into (just ``y`` when ``return_argmax`` is
+            False): C-contiguous arrays of the output shape, of x's dtype and int32.
 
     Returns:
-        (y, argmax): y of shape (batch, *out_spatial, channels) and an int32 argmax of the same shape.
+        (y, argmax): y of shape (batch, *out_spatial, channels) and an int32 argmax of the same
+        shape; y alone when ``return_argmax`` is False.
 
     Raises:
         ValueError: a bad rank, pool size, stride or padding name.
     """
     x, pool_size, strides, padding, out_shape = _pool_operands(x, pool_size, strides, padding)
+    if not check.boolean(return_argmax, "return_argmax"):
+        y = _output(out, out_shape, x.dtype, inputs=(x,))
+        _core.max_pool(x, y, None, list(pool_size), list(strides), padding == "same")
+        return y
     y, argmax = _pair_output(out, "max_pool")
     y = _output(y, out_shape, x.dtype, inputs=(x,))
     argmax = _output(argmax, out_shape, np.int32, inputs=(x, y))

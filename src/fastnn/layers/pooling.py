@@ -44,20 +44,25 @@ class _Pooling(_SpatialLayer):
         # Inside fit the outputs go to kept buffers; outputs a caller may keep (inference) are fresh.
         shape = (x.shape[0], *self.output_shape(x.shape[1:]))
         y = self._buffer("y", shape) if training else None
-        if self.kind == "max":
-            out = (y, self._buffer("argmax", shape, np.int32)) if training else None
-            y, argmax = ops.max_pool(x, self.pool_size, **settings, out=out)
+        argmax = None  # inference skips the arg-max; a backward after it finds it again
+        if self.kind == "max" and training:
+            y, argmax = ops.max_pool(x, self.pool_size, **settings, out=(y, self._buffer("argmax", shape, np.int32)))
+        elif self.kind == "max":
+            y = ops.max_pool(x, self.pool_size, **settings, return_argmax=False)
         else:
-            y, argmax = ops.average_pool(x, self.pool_size, **settings, out=y), None
-        self._cache = (x.shape, argmax)
+            y = ops.average_pool(x, self.pool_size, **settings, out=y)
+        self._cache = (x, argmax)
         return y
 
     def backward(self, dy):
-        shape, argmax = self._cache
-        settings = dict(strides=self.strides, padding=self.padding, out=self._buffer("dx", shape))
+        x, argmax = self._cache
+        settings = dict(strides=self.strides, padding=self.padding)
+        dx = self._buffer("dx", x.shape)
         if self.kind == "max":
-            return ops.max_pool_backward(dy, argmax, shape, self.pool_size, **settings)
-        return ops.average_pool_backward(dy, shape, self.pool_size, **settings)
+            if argmax is None:
+                _, argmax = ops.max_pool(x, self.pool_size, **settings)
+            return ops.max_pool_backward(dy, argmax, x.shape, self.pool_size, **settings, out=dx)
+        return ops.average_pool_backward(dy, x.shape, self.pool_size, **settings, out=dx)
 
     def get_config(self):
         return {**super().get_config(), "pool_size": list(self.pool_size), "strides": list(self.strides),
@@ -86,17 +91,23 @@ class _GlobalPooling(_SpatialLayer):
         """x: (batch, *spatial, channels) -> (batch, channels), or (batch, 1, ..., 1, channels) with keepdims."""
         x = self._prepare_input(x)
         window = x.shape[1:-1]
-        if self.kind == "max":
+        argmax = None  # inference skips the arg-max; a backward after it finds it again
+        if self.kind == "max" and training:
             y, argmax = ops.max_pool(x, window)
+        elif self.kind == "max":
+            y = ops.max_pool(x, window, return_argmax=False)
         else:
-            y, argmax = ops.average_pool(x, window), None
-        self._cache = (x.shape, argmax)
+            y = ops.average_pool(x, window)
+        self._cache = (x, argmax)
         return y if self.keepdims else y.reshape(len(x), x.shape[-1])
 
     def backward(self, dy):
-        shape, argmax = self._cache
+        x, argmax = self._cache
+        shape = x.shape
         dy = dy.reshape(shape[0], *(1,) * self.rank, shape[-1])
         if self.kind == "max":
+            if argmax is None:
+                _, argmax = ops.max_pool(x, shape[1:-1])
             return ops.max_pool_backward(dy, argmax, shape, shape[1:-1])
         return ops.average_pool_backward(dy, shape, shape[1:-1])
 
