@@ -195,7 +195,7 @@ struct LineMax {
 };
 #endif
 
-// The window maxima alone (inference): no arg-max written, a third less traffic.
+// The window maxima alone (inference): no arg-max written, half the writes.
 template <class T>
 void max_pool_values(const T* x, const PoolGeometry& g, T* y) {
   const index_t channels = g.channels;
