@@ -135,6 +135,20 @@ PoolGeometry PoolGeometry::make(index_t batch, const std::vector<index_t>& spati
   return g;
 }
 
+// Calls body(x's row, first) for every input position of one output's window, in window order.
+template <class T, class Body>
+void for_each_window_position(const PoolGeometry& g, const T* x, index_t n, Span d, Span h, Span w, Body&& body) {
+  bool first = true;
+  for (index_t id = d.begin; id < d.end; ++id) {
+    for (index_t ih = h.begin; ih < h.end; ++ih) {
+      for (index_t iw = w.begin; iw < w.end; ++iw) {
+        body(x + input_row(g, n, id, ih, iw) * g.channels, first);
+        first = false;
+      }
+    }
+  }
+}
+
 // The window maxima and their positions (the training forward).
 template <class T>
 void max_pool_with_argmax(const T* x, const PoolGeometry& g, T* y, std::int32_t* argmax) {
@@ -206,17 +220,7 @@ void max_pool_values(const T* x, const PoolGeometry& g, T* y) {
 #endif
   for_each_output(g, [&](index_t row, index_t n, Span d, Span h, Span w) {
     T* yr = y + row * channels;
-    const auto for_each_position = [&](auto&& body) {
-      bool first = true;
-      for (index_t id = d.begin; id < d.end; ++id) {
-        for (index_t ih = h.begin; ih < h.end; ++ih) {
-          for (index_t iw = w.begin; iw < w.end; ++iw) {
-            body(x + input_row(g, n, id, ih, iw) * channels, first);
-            first = false;
-          }
-        }
-      }
-    };
+    const auto for_each_position = [&](auto&& body) { for_each_window_position(g, x, n, d, h, w, body); };
 #if defined(__GNUC__)
     for (index_t c0 = 0; c0 < full; c0 += LineMax<T>::kWidth) {
       LineMax<T> line;
@@ -305,11 +309,7 @@ void average_pool(const T* x, const PoolGeometry& g, T* y) {
     T* yr = y + row * channels;
     const T inverse_count = T(1.0 / double((d.end - d.begin) * (h.end - h.begin) * (w.end - w.begin)));
     const auto for_each_position = [&](auto&& body) {
-      for (index_t id = d.begin; id < d.end; ++id) {
-        for (index_t ih = h.begin; ih < h.end; ++ih) {
-          for (index_t iw = w.begin; iw < w.end; ++iw) body(x + input_row(g, n, id, ih, iw) * channels);
-        }
-      }
+      for_each_window_position(g, x, n, d, h, w, [&](const T* xr, bool) { body(xr); });
     };
 #if defined(__GNUC__)
     for (index_t c0 = 0; c0 < full; c0 += LineSum<T>::kWidth) {
