@@ -135,18 +135,85 @@ PoolGeometry PoolGeometry::make(index_t batch, const std::vector<index_t>& spati
   return g;
 }
 
-// Calls body(x's row, first) for every input position of one output's window, in window order.
+// Calls body(x's row, position, first) for every input position of one output's window, in
+// window order; position is its place inside the (possibly padded) window, as the arg-max keeps it.
 template <class T, class Body>
 void for_each_window_position(const PoolGeometry& g, const T* x, index_t n, Span d, Span h, Span w, Body&& body) {
   bool first = true;
   for (index_t id = d.begin; id < d.end; ++id) {
     for (index_t ih = h.begin; ih < h.end; ++ih) {
       for (index_t iw = w.begin; iw < w.end; ++iw) {
-        body(x + input_row(g, n, id, ih, iw) * g.channels, first);
+        const auto position = std::int32_t(((id - d.origin) * g.pool[1] + (ih - h.origin)) * g.pool[2] + (iw - w.origin));
+        body(x + input_row(g, n, id, ih, iw) * g.channels, position, first);
         first = false;
       }
     }
   }
+}
+
+#if defined(__GNUC__)
+// One cache line of channels as four 16-byte vectors (GCC and Clang vector extensions: SSE2 on
+// x86-64, NEON on Arm), for the window reductions that keep their running values in registers:
+// a plain local array stayed in memory, loaded and stored at every window position (average
+// pooling ran 1.6x slower that way).
+template <class T>
+struct CacheLine {
+  typedef T Vector __attribute__((vector_size(16)));
+  static constexpr index_t kLanes = 16 / sizeof(T), kWidth = 4 * kLanes;
+  static Vector load(const T* x, int v) {
+    Vector value;
+    std::memcpy(&value, x + v * kLanes, sizeof(Vector));
+    return value;
+  }
+  static void store(T* y, int v, Vector value) { std::memcpy(y + v * kLanes, &value, sizeof(Vector)); }
+};
+
+// The maxima of one line over a window: the same selects as max_pool_with_argmax's, so the same
+// values, without a round trip through y at every window position.
+template <class T>
+struct LineMax : CacheLine<T> {
+  using typename CacheLine<T>::Vector;
+  Vector best[4] = {};  // (start sets them: a window is never empty)
+
+  void start(const T* x) {
+    for (int v = 0; v < 4; ++v) best[v] = this->load(x, v);
+  }
+  void update(const T* x) {
+    for (int v = 0; v < 4; ++v) {
+      const Vector value = this->load(x, v);
+      const auto wins = (value > best[v]) | ((value != value) & (best[v] == best[v]));  // larger, or the first NaN
+      best[v] = wins ? value : best[v];
+    }
+  }
+  void store(T* y) const {
+    for (int v = 0; v < 4; ++v) CacheLine<T>::store(y, v, best[v]);
+  }
+};
+
+// The sums of one line over a window.
+template <class T>
+struct LineSum : CacheLine<T> {
+  using typename CacheLine<T>::Vector;
+  Vector part[4] = {};
+
+  void add(const T* x) {
+    for (int v = 0; v < 4; ++v) part[v] += this->load(x, v);
+  }
+  void store_scaled(T* y, T scale) const {
+    for (int v = 0; v < 4; ++v) CacheLine<T>::store(y, v, part[v] * scale);
+  }
+};
+#endif
+
+// The channels [0, line_channels) that go a cache line at a time; the rest go one at a time
+// (all of them without vector extensions).
+template <class T>
+index_t line_channels(index_t channels) {
+#if defined(__GNUC__)
+  return channels / CacheLine<T>::kWidth * CacheLine<T>::kWidth;
+#else
+  return 0;
+#endif
 }
 
 // The window maxima and their positions (the training forward).
@@ -156,73 +223,35 @@ void max_pool_with_argmax(const T* x, const PoolGeometry& g, T* y, std::int32_t*
   for_each_output(g, [&](index_t row, index_t n, Span d, Span h, Span w) {
     T* yr = y + row * channels;
     std::int32_t* ar = argmax + row * channels;
-    bool first = true;
-    for (index_t id = d.begin; id < d.end; ++id) {
-      for (index_t ih = h.begin; ih < h.end; ++ih) {
-        for (index_t iw = w.begin; iw < w.end; ++iw) {
-          const T* xr = x + input_row(g, n, id, ih, iw) * channels;
-          const auto position = std::int32_t(((id - d.origin) * g.pool[1] + (ih - h.origin)) * g.pool[2] + (iw - w.origin));
-          if (first) {
-            std::copy(xr, xr + channels, yr);
-            std::fill(ar, ar + channels, position);
-            first = false;
-            continue;
-          }
-          for (index_t c = 0; c < channels; ++c) {
-            // Larger, or the first NaN. Bitwise & and | (no short circuit) and unconditional loads
-            // let the compiler turn the selects into vector blends.
-            const T value = xr[c], best = yr[c];
-            const bool wins = (value > best) | ((value != value) & (best == best));
-            yr[c] = wins ? value : best;
-            ar[c] = wins ? position : ar[c];
-          }
-        }
+    for_each_window_position(g, x, n, d, h, w, [&](const T* xr, std::int32_t position, bool first) {
+      if (first) {
+        std::copy(xr, xr + channels, yr);
+        std::fill(ar, ar + channels, position);
+        return;
       }
-    }
+      for (index_t c = 0; c < channels; ++c) {
+        // Larger, or the first NaN. Bitwise & and | (no short circuit) and unconditional loads
+        // let the compiler turn the selects into vector blends.
+        const T value = xr[c], best = yr[c];
+        const bool wins = (value > best) | ((value != value) & (best == best));
+        yr[c] = wins ? value : best;
+        ar[c] = wins ? position : ar[c];
+      }
+    });
   });
 }
-
-#if defined(__GNUC__)
-// The maxima of one cache line of channels over a window, held in four 16-byte vector registers
-// (as LineSum keeps average pooling's sums, below): the same selects as max_pool_with_argmax's,
-// so the same values, without a round trip through y at every window position.
-template <class T>
-struct LineMax {
-  typedef T Vector __attribute__((vector_size(16)));
-  static constexpr index_t kLanes = 16 / sizeof(T), kWidth = 4 * kLanes;
-  Vector best[4] = {};  // (start sets them: a window is never empty)
-
-  void start(const T* x) {
-    for (int v = 0; v < 4; ++v) std::memcpy(&best[v], x + v * kLanes, sizeof(Vector));
-  }
-  void update(const T* x) {
-    for (int v = 0; v < 4; ++v) {
-      Vector value;
-      std::memcpy(&value, x + v * kLanes, sizeof(Vector));
-      const auto wins = (value > best[v]) | ((value != value) & (best[v] == best[v]));  // larger, or the first NaN
-      best[v] = wins ? value : best[v];
-    }
-  }
-  void store(T* y) const {
-    for (int v = 0; v < 4; ++v) std::memcpy(y + v * kLanes, &best[v], sizeof(Vector));
-  }
-};
-#endif
 
 // The window maxima alone (inference): no arg-max written, half the writes.
 template <class T>
 void max_pool_values(const T* x, const PoolGeometry& g, T* y) {
-  const index_t channels = g.channels;
-#if defined(__GNUC__)
-  const index_t full = channels / LineMax<T>::kWidth * LineMax<T>::kWidth;
-#else
-  const index_t full = 0;  // no vector extensions: every channel through the plain loop
-#endif
+  const index_t channels = g.channels, full = line_channels<T>(channels);
   for_each_output(g, [&](index_t row, index_t n, Span d, Span h, Span w) {
     T* yr = y + row * channels;
-    const auto for_each_position = [&](auto&& body) { for_each_window_position(g, x, n, d, h, w, body); };
+    const auto for_each_position = [&](auto&& body) {
+      for_each_window_position(g, x, n, d, h, w, [&](const T* xr, std::int32_t, bool first) { body(xr, first); });
+    };
 #if defined(__GNUC__)
-    for (index_t c0 = 0; c0 < full; c0 += LineMax<T>::kWidth) {
+    for (index_t c0 = 0; c0 < full; c0 += CacheLine<T>::kWidth) {
       LineMax<T> line;
       for_each_position([&](const T* xr, bool first) { first ? line.start(xr + c0) : line.update(xr + c0); });
       line.store(yr + c0);
@@ -271,48 +300,17 @@ void max_pool_backward(const T* dy, const std::int32_t* argmax, const PoolGeomet
   });
 }
 
-#if defined(__GNUC__)
-// Sums of one cache line of channels over a window, held in four 16-byte vector registers (GCC
-// and Clang vector extensions: SSE2 on x86-64, NEON on Arm). A plain local array of sums stayed
-// in memory, loaded and stored at every window position: average pooling ran 1.6x slower.
-template <class T>
-struct LineSum {
-  typedef T Vector __attribute__((vector_size(16)));
-  static constexpr index_t kLanes = 16 / sizeof(T), kWidth = 4 * kLanes;
-  Vector part[4] = {};
-
-  void add(const T* x) {
-    for (int v = 0; v < 4; ++v) {
-      Vector value;
-      std::memcpy(&value, x + v * kLanes, sizeof(Vector));
-      part[v] += value;
-    }
-  }
-  void store_scaled(T* y, T scale) const {
-    for (int v = 0; v < 4; ++v) {
-      const Vector value = part[v] * scale;
-      std::memcpy(y + v * kLanes, &value, sizeof(Vector));
-    }
-  }
-};
-#endif
-
 template <class T>
 void average_pool(const T* x, const PoolGeometry& g, T* y) {
-  const index_t channels = g.channels;
-#if defined(__GNUC__)
-  const index_t full = channels / LineSum<T>::kWidth * LineSum<T>::kWidth;
-#else
-  const index_t full = 0;  // no vector extensions: every channel through the plain loop
-#endif
+  const index_t channels = g.channels, full = line_channels<T>(channels);
   for_each_output(g, [&](index_t row, index_t n, Span d, Span h, Span w) {
     T* yr = y + row * channels;
     const T inverse_count = T(1.0 / double((d.end - d.begin) * (h.end - h.begin) * (w.end - w.begin)));
     const auto for_each_position = [&](auto&& body) {
-      for_each_window_position(g, x, n, d, h, w, [&](const T* xr, bool) { body(xr); });
+      for_each_window_position(g, x, n, d, h, w, [&](const T* xr, std::int32_t, bool) { body(xr); });
     };
 #if defined(__GNUC__)
-    for (index_t c0 = 0; c0 < full; c0 += LineSum<T>::kWidth) {
+    for (index_t c0 = 0; c0 < full; c0 += CacheLine<T>::kWidth) {
       LineSum<T> sum;
       for_each_position([&](const T* xr) { sum.add(xr + c0); });
       sum.store_scaled(yr + c0, inverse_count);
