@@ -69,12 +69,12 @@ KernelTable build_table() {
       table.rng = avx512::rng_kernels;
       break;
     case Isa::avx2:
-      // Narrow outputs: measured against the tiles at m = 128 and 4096, k = 1-512, n = 1-12,
-      // both builds interleaved. Up to 4 columns the dot products took 0.3-0.9x the tiles' time
-      // at every k (up to 1.08x at k = 1); 6-12 columns from k = 64 on 0.5-1.03x (n = 10 at
-      // (128, 512): 0.64x float32, 0.66x float64), but up to 2.5x below it, where a tile's
-      // reductions are too short to pay for their final sums. float64 n = 8 fills the 6x8
-      // tiles, which stay faster (1.0-1.2x).
+      // Narrow outputs: measured against the tiles at n = 1-12, m = 4096 (k = 1-512) and
+      // m = 128 (k = 32-512; float64 1-512), both builds interleaved. Up to 4 columns the dot
+      // products took 0.3-0.94x the tiles' time at every k (up to 1.08x at k = 1); 6-12 columns
+      // from k = 64 on 0.5-1.03x (n = 10 at (128, 512): 0.64x float32, 0.66x float64), but up to
+      // 2.5x below it, where a tile's reductions are too short to pay for their final sums.
+      // float64 n = 8 fills the 6x8 tiles, which stay faster (1.02-1.24x from k = 64 on).
       table.sgemm = make_gemm_kernel<float>(avx2::sgemm_ukernel_6x16, "sgemm_ukernel_6x16__avx2_fma", 6, 16, true,
                                             {avx2::sgemm_narrow, "sgemm_narrow__avx2_fma", avx2::kNarrowGroupColumns, 12, 64});
       table.dgemm = make_gemm_kernel<double>(avx2::dgemm_ukernel_6x8, "dgemm_ukernel_6x8__avx2_fma", 6, 8, false,
