@@ -85,7 +85,7 @@ def linear(x, w, b=None, *, activation="identity", alpha=0.01, dropout=0.0, seed
         x: (batch, in_features) inputs.
         w: (in_features, out_features) weights.
         b: optional (out_features,) bias.
-        activation: "identity", "relu", "leaky_relu", "sigmoid" or "tanh".
+        activation: "identity" (or None), "relu", "leaky_relu", "sigmoid" or "tanh".
         alpha: the slope of leaky_relu for negative inputs (>= 0).
         dropout: the probability of dropping an output, in [0, 1).
         seed, offset: the dropout stream and the position of element (0, 0).
@@ -340,7 +340,7 @@ def batch_norm(x, gamma, beta, *, epsilon=1e-3, mean=None, variance=None, activa
         gamma, beta: (features,) scale and offset.
         epsilon: added to the variance (> 0).
         mean, variance: (features,) statistics to use, both or neither.
-        activation: "identity", "relu", "leaky_relu", "sigmoid" or "tanh".
+        activation: "identity" (or None), "relu", "leaky_relu", "sigmoid" or "tanh".
         alpha: the slope of leaky_relu for negative inputs (>= 0).
 
     Returns:
@@ -573,5 +573,6 @@ def _shaped(a, shape, name):
 
 
 def _activation(activation, alpha):
-    activation = check.choice(activation, "activation", ACTIVATIONS)
+    """(name, alpha) of an op's fused activation; None means the identity, as for the layers."""
+    activation = "identity" if activation is None else check.choice(activation, "activation", ACTIVATIONS)
     return activation, check.real(alpha, "alpha", minimum=0)
