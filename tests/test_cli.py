@@ -316,6 +316,24 @@ def test_compare_cnn_and_depth_plot_a_png(capsys, tmp_path, argv):
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.parametrize("argv", [["compare", "--epochs", "1", *TINY_COMPARE[2:]],
+                                  ["compare", "--model", "cnn", "--epochs", "1", "--filters", "2,2", "--seeds", "1",
+                                   "--val-size", "0.95", "--verbose", "0"]])
+def test_one_epoch_curves_are_drawn_as_points(capsys, tmp_path, monkeypatch, argv):
+    """One epoch gives each curve a single point, which a line without markers leaves invisible."""
+    pytest.importorskip("matplotlib", reason="--plot needs matplotlib (pip install fastnn[plot])")
+    from matplotlib.figure import Figure
+
+    figures, savefig = [], Figure.savefig
+    monkeypatch.setattr(Figure, "savefig", lambda self, *args, **kwargs: (figures.append(self),
+                                                                          savefig(self, *args, **kwargs))[1])
+    code, _, _ = run(capsys, *argv, "--plot", str(tmp_path / "plot.png"))
+    assert code == 0 and len(figures) == 1
+    curves = [line for ax in figures[0].axes for line in ax.get_lines()]
+    assert curves and all(len(line.get_xdata()) == 1 for line in curves)
+    assert all(line.get_marker() not in (None, "None", "") for line in curves)
+
+
 @pytest.mark.parametrize("argv, option", [
     (["train", "--model", "rnn"], "--model"),
     (["train", "--model", "cnn", "--dataset", "moons"], "--dataset"),
