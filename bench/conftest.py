@@ -261,17 +261,35 @@ def wait_until_other_threads_idle(window=0.05, timeout=2.0):
         before = after
 
 
+# Seconds each member runs untimed, right before its timing (at least one call).
+WARM_UP_SECONDS = 0.2
+
+
+def warm_up(fn, seconds=WARM_UP_SECONDS):
+    """Calls ``fn`` until ``seconds`` have passed (at least once). After the idle wait above, a
+    team of OpenMP threads that sleep while waiting (fastnn's, and PyTorch's, which share its
+    runtime) starts badly placed: on 2 vCPUs the scheduler often woke the worker on the main
+    thread's CPU, and 512x512 products ran at one thread's speed (3.5-4.2 ms against 2.0-2.2)
+    for about 50 ms, until the load balancer moved it. Every member is timed in the steady state
+    that a training loop runs in; README.md (Machine control) says what the first calls cost."""
+    deadline = time.perf_counter() + seconds
+    fn()
+    while time.perf_counter() < deadline:
+        fn()
+
+
 @pytest.fixture
 def measure(benchmark):
     """Times ``fn`` as ``member`` of ``group`` and records it for the ratio table.
 
     ``work`` is the amount of work one call does in ``unit`` ("flop", "byte" or "sample").
-    With ``rounds`` set, ``benchmark.pedantic`` runs one warm-up call and then exactly that
-    many timed calls (for the big cases); without it pytest-benchmark calibrates by itself.
-    Check the result *before* calling this: the timed region is only ``fn``, timed once the
-    other threads of the process are idle (see :func:`wait_until_other_threads_idle`). ``note``
-    is a short text for the table's last column, or a function of the median (seconds, None when
-    timing is disabled) that returns it, e.g. for a profile's figure relative to the timed calls.
+    Once the other threads of the process are idle (see :func:`wait_until_other_threads_idle`),
+    ``fn`` runs untimed for :data:`WARM_UP_SECONDS` (see :func:`warm_up`); then, with ``rounds``
+    set, ``benchmark.pedantic`` times exactly that many calls (for the big cases), and without it
+    pytest-benchmark calibrates by itself. Check the result *before* calling this: the timed
+    region is only ``fn``. ``note`` is a short text for the table's last column, or a function of
+    the median (seconds, None when timing is disabled) that returns it, e.g. for a profile's
+    figure relative to the timed calls.
     """
 
     def run(fn, *, group, member, work, unit, rounds=None, note=""):
@@ -279,10 +297,12 @@ def measure(benchmark):
         benchmark.group = group
         benchmark.extra_info.update(member=member, work=work, unit=unit)
         wait_until_other_threads_idle()
+        if not benchmark.disabled:
+            warm_up(fn)
         if rounds is None:
             result = benchmark(fn)
         else:
-            result = benchmark.pedantic(fn, rounds=rounds, warmup_rounds=1, iterations=1)
+            result = benchmark.pedantic(fn, rounds=rounds, warmup_rounds=0, iterations=1)
         stats = getattr(benchmark, "stats", None)
         if stats is not None and not benchmark.disabled:
             s = stats.stats
