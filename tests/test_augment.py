@@ -113,8 +113,73 @@ def test_layers_are_identity_at_inference_and_reproducible_in_training(tmp_path)
     assert ha.history == hb.history
 
 
-def test_augmentation_after_weights_is_a_clear_error():
-    m = fastnn.Sequential([Conv2D(2, 3), RandomFlip(), Flatten(), Dense(2, activation="softmax")], seed=0)
-    m.compile("sgd", "sparse_categorical_crossentropy")
-    with pytest.raises(RuntimeError, match="before the first layer with weights"):
-        m.fit(np.ones((4, 5, 5, 1), np.float32), np.array([0, 1, 0, 1]), epochs=1, verbose=0)
+def resampling_matrix(matrices, shape, fill_mode):
+    """The forward resampling of images of `shape` as a dense float64 matrix, column by column
+    (the image of each unit input), for fill values of 0 (where it is linear)."""
+    size = int(np.prod(shape[1:]))
+    columns = np.empty((shape[0], size, size))
+    for k in range(size):
+        unit = np.zeros(shape)
+        unit.reshape(shape[0], size)[:, k] = 1.0
+        columns[:, :, k] = augment.affine_transform(unit, matrices, fill_mode=fill_mode).reshape(shape[0], size)
+    return columns
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("fill_mode", augment.FILL_MODES)
+def test_backward_is_the_transposed_resampling(rng, dtype, fill_mode):
+    shape = (3, 5, 4, 2)
+    matrices = identity(3) + rng.uniform(-0.4, 0.4, (3, 2, 3)) * np.array([1, 1, 4])  # shears, turns, shifts
+    matrices[2] = [[1, 0, 0], [0, -1, 3]]  # an exact horizontal flip
+    dy = rng.standard_normal(shape)
+    dx = augment.affine_transform_backward(dy.astype(dtype), matrices, fill_mode=fill_mode)
+    assert dx.dtype == dtype and dx.shape == shape
+    a = resampling_matrix(matrices, shape, fill_mode)
+    want = np.einsum("nij,ni->nj", a, dy.reshape(3, -1)).reshape(shape)
+    np.testing.assert_allclose(dx, want, rtol=0, atol=8 * np.finfo(dtype).eps * np.abs(dy).max())
+    assert np.array_equal(dx[2], dy.astype(dtype)[2, :, ::-1])  # a flip passes the gradient back exactly
+
+
+def test_backward_is_reproducible_across_threads(rng):
+    dy = rng.standard_normal((16, 12, 12, 3)).astype(np.float32)
+    matrices = augment.random_matrices(dy.shape, seed=3, rotation=0.2, zoom=0.3, translation=(0.2, 0.2))
+    runs = []
+    for threads in (1, 2, 3):
+        with num_threads(threads):
+            runs.append(augment.affine_transform_backward(dy, matrices, fill_mode="reflect"))
+    assert all(np.array_equal(runs[0], run) for run in runs[1:])
+    np.testing.assert_array_equal(augment.random_affine(dy, seed=3, rotation=0.2, zoom=0.3, translation=(0.2, 0.2)),
+                                  augment.affine_transform(dy, matrices))  # random_affine draws those matrices
+
+
+@pytest.mark.parametrize("layer", [RandomFlip(), RandomRotation(0.2, fill_mode="constant"), RandomZoom(0.3),
+                                   RandomTranslation(0.2, 0.2, fill_mode="wrap")], ids=lambda layer: type(layer).__name__)
+def test_layer_backward_is_the_adjoint_of_its_training_forward(rng, layer):
+    x, dy = rng.standard_normal((6, 7, 5, 2)), rng.standard_normal((6, 7, 5, 2))
+    layer.dtype = np.dtype(np.float64)
+    y = layer.forward(x, training=True)
+    dx = layer.backward(dy)
+    # <forward(x), dy> = <x, backward(dy)>: the forward is linear in x (fill value 0)
+    assert np.vdot(y, dy) == pytest.approx(np.vdot(x, dx), rel=1e-12)
+    layer.forward(x)  # inference: the identity, and so is its gradient
+    assert layer.backward(dy) is dy
+
+
+def test_augmentation_after_weights_trains():
+    x, y = fastnn.datasets.load_digits(as_images=True)
+    m = fastnn.Sequential([Conv2D(4, 3, padding="same", activation="relu"), RandomRotation(0.05), RandomFlip("horizontal"),
+                           Flatten(), Dense(10, activation="softmax")], seed=0)
+    m.compile(fastnn.optimizers.Adam(0.01), "sparse_categorical_crossentropy")
+    history = m.fit(x[:512], y[:512], epochs=5, batch_size=64, verbose=0).history["loss"]
+    assert history[-1] < 0.5 * history[0]
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda dy: augment.affine_transform_backward(dy[0], identity(2)), "dy"),
+    (lambda dy: augment.affine_transform_backward(dy, identity(3)), "matrices"),
+    (lambda dy: augment.affine_transform_backward(dy, np.full((2, 2, 3), np.inf)), "finite"),
+    (lambda dy: augment.affine_transform_backward(dy, identity(2), fill_mode="mirror"), "fill_mode"),
+])
+def test_bad_backward_input_is_named(call, match):
+    with pytest.raises(ValueError, match=match):
+        call(np.ones((2, 4, 4, 1)))

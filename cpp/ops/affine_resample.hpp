@@ -20,4 +20,12 @@ template <class T>
 void affine_resample(const T* x, T* out, index_t batch, index_t height, index_t width, index_t channels,
                      const double* matrices, FillMode mode, T fill);
 
+// The adjoint of affine_resample with respect to x: every output pixel's dy, times each
+// neighbour's bilinear weight, is added to dx where that neighbour read from (a constant-fill
+// neighbour read no pixel of x and adds nothing). Threads own whole images and add in pixel
+// order, so dx is bitwise identical for any thread count. dx must not overlap dy.
+template <class T>
+void affine_resample_backward(const T* dy, T* dx, index_t batch, index_t height, index_t width, index_t channels,
+                              const double* matrices, FillMode mode);
+
 }  // namespace fastnn

@@ -24,8 +24,8 @@ from . import _core
 from . import _validation as check
 from . import random as _random
 
-__all__ = ["FILL_MODES", "FLIP_MODES", "affine_transform", "random_affine", "random_flip", "random_rotation",
-           "random_zoom", "random_translation"]
+__all__ = ["FILL_MODES", "FLIP_MODES", "affine_transform", "affine_transform_backward", "random_affine",
+           "random_matrices", "random_flip", "random_rotation", "random_zoom", "random_translation"]
 
 FILL_MODES = ("reflect", "constant", "nearest", "wrap")
 FLIP_MODES = ("horizontal", "vertical", "horizontal_and_vertical")
@@ -44,15 +44,34 @@ def affine_transform(images, matrices, *, fill_mode="reflect", fill_value=0.0, o
         out: optional C-contiguous array like ``images`` (not overlapping it).
     """
     images = _batch(images)
-    matrices = np.ascontiguousarray(matrices, dtype=np.float64)
-    if matrices.shape != (images.shape[0], 2, 3):
-        raise ValueError(f"Argument `matrices` must have shape {(images.shape[0], 2, 3)}. Received shape {matrices.shape}")
-    if not np.all(np.isfinite(matrices)):
-        raise ValueError("Argument `matrices` must be finite")
+    matrices = _matrices(matrices, images.shape[0])
     fill_mode = check.choice(fill_mode, "fill_mode", FILL_MODES)
     fill_value = check.real(fill_value, "fill_value")
     out = np.empty_like(images) if out is None else check.output(out, images.shape, images.dtype, inputs=(images,))
-    _core.affine_resample(images, out, matrices.reshape(-1, 6), fill_mode, fill_value)
+    _core.affine_resample(images, out, matrices, fill_mode, fill_value)
+    return out
+
+
+def affine_transform_backward(dy, matrices, *, fill_mode="reflect", out=None):
+    """Gradient of :func:`affine_transform` with respect to ``images``, given the gradient ``dy``
+    of its output: the adjoint resampling. Each output pixel's gradient goes back to the (up to
+    four) input pixels it was interpolated from, with the same bilinear weights, through the same
+    ``fill_mode`` (points in a constant fill read no pixel and pass nothing back). Threads own
+    whole images: the result is bitwise identical for any thread count.
+
+    Args:
+        dy: (batch, height, width, channels), the output's gradient.
+        matrices, fill_mode: as given to :func:`affine_transform`.
+        out: optional C-contiguous array like ``dy`` (not overlapping it).
+    """
+    (dy,) = check.float_arrays(dy=dy)
+    if dy.ndim != 4:
+        raise ValueError(f"Argument `dy` must be (batch, height, width, channels). Received shape {dy.shape}")
+    dy = check.contiguous(dy)
+    matrices = _matrices(matrices, dy.shape[0])
+    fill_mode = check.choice(fill_mode, "fill_mode", FILL_MODES)
+    out = np.empty_like(dy) if out is None else check.output(out, dy.shape, dy.dtype, inputs=(dy,))
+    _core.affine_resample_backward(dy, out, matrices, fill_mode)
     return out
 
 
@@ -70,6 +89,19 @@ def random_affine(images, *, seed, offset=0, flip=None, rotation=0.0, zoom=0.0, 
         seed, offset: the stream and the position of image 0's first draw.
     """
     images = _batch(images)
+    matrices = random_matrices(images.shape, seed=seed, offset=offset, flip=flip, rotation=rotation, zoom=zoom,
+                               zoom_width=zoom_width, translation=translation)
+    return affine_transform(images, matrices, fill_mode=fill_mode, fill_value=fill_value, out=out)
+
+
+def random_matrices(shape, *, seed, offset=0, flip=None, rotation=0.0, zoom=0.0, zoom_width=None,
+                    translation=(0.0, 0.0)):
+    """The (batch, 2, 3) matrices that :func:`random_affine` draws for images of ``shape``
+    ((batch, height, width, ...)) with these arguments: pass them to :func:`affine_transform`,
+    and to :func:`affine_transform_backward` for the gradient."""
+    shape = check.shape(shape, "shape")
+    if len(shape) < 3:
+        raise ValueError(f"Argument `shape` must be (batch, height, width, ...). Received: shape={shape}")
     flip = None if flip is None else check.choice(flip, "flip", FLIP_MODES)
     angle = _factor(rotation, "rotation")
     zoom_h = _factor(zoom, "zoom", bound=1.0)
@@ -78,7 +110,7 @@ def random_affine(images, *, seed, offset=0, flip=None, rotation=0.0, zoom=0.0, 
         raise ValueError(f"Argument `translation` must be (height_factor, width_factor). Received: {translation!r}")
     shift_h = _factor(translation[0], "translation", bound=1.0)
     shift_w = _factor(translation[1], "translation", bound=1.0)
-    n, h, w = images.shape[:3]
+    n, h, w = shape[:3]
     u = _random.uniform((n, DRAWS_PER_IMAGE), seed=seed, offset=offset, dtype=np.float64)
 
     def pick(bounds, column):
@@ -89,8 +121,7 @@ def random_affine(images, *, seed, offset=0, flip=None, rotation=0.0, zoom=0.0, 
     theta = 2 * math.pi * pick(angle, 2)
     scale_h = 1 + pick(zoom_h, 3)
     scale_w = scale_h if zoom_w is None else 1 + pick(zoom_w, 4)
-    matrices = _compose(h, w, flip_h, flip_w, theta, scale_h, scale_w, pick(shift_h, 5) * h, pick(shift_w, 6) * w)
-    return affine_transform(images, matrices, fill_mode=fill_mode, fill_value=fill_value, out=out)
+    return _compose(h, w, flip_h, flip_w, theta, scale_h, scale_w, pick(shift_h, 5) * h, pick(shift_w, 6) * w)
 
 
 def random_flip(images, mode="horizontal_and_vertical", *, seed, offset=0):
@@ -120,6 +151,16 @@ def _batch(images):
     if images.ndim != 4:
         raise ValueError(f"Argument `images` must be (batch, height, width, channels). Received shape {images.shape}")
     return check.contiguous(images)
+
+
+def _matrices(matrices, batch):
+    """Validated (batch, 6) float64 matrices from a (batch, 2, 3) array-like."""
+    matrices = np.ascontiguousarray(matrices, dtype=np.float64)
+    if matrices.shape != (batch, 2, 3):
+        raise ValueError(f"Argument `matrices` must have shape {(batch, 2, 3)}. Received shape {matrices.shape}")
+    if not np.all(np.isfinite(matrices)):
+        raise ValueError("Argument `matrices` must be finite")
+    return matrices.reshape(batch, 6)
 
 
 def _factor(value, name, bound=None):

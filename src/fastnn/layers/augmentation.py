@@ -3,8 +3,9 @@ identity at inference. Each runs :func:`fastnn.augment.random_affine` (one C++ r
 on the layer's own Philox stream: training step ``s`` draws at offset ``s * 2**32``, so augmented
 batches are bitwise reproducible and a resumed model continues the same sequence.
 
-They have no weights and belong at the start of a model, before the first layer with weights
-(nothing upstream of that layer needs a gradient, so none is computed through them).
+They have no weights. At the start of a model, before the first layer with weights, no gradient
+is computed through them (nothing upstream needs one); placed after weights they pass the
+gradient back through the same resampling (:func:`fastnn.augment.affine_transform_backward`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ class _Augmentation(Layer):
     def __init__(self, *, dtype=None, seed=None, name=None):
         super().__init__(dtype=dtype, seed=seed, name=name)
         self.step = 0
+        self._matrices = None  # the last training forward's, for backward; None: it was the identity
 
     def build(self, input_shape):
         if len(input_shape) != 3:
@@ -27,15 +29,18 @@ class _Augmentation(Layer):
 
     def forward(self, x, training=False):
         x = self._prepare_input(x)
+        self._matrices = None
         if not training:
             return x
         offset = self.step << 32
         self.step += 1
-        return _augment.random_affine(x, seed=self.seed, offset=offset, **self._settings())
+        self._matrices = _augment.random_matrices(x.shape, seed=self.seed, offset=offset, **self._draws())
+        return _augment.affine_transform(x, self._matrices, **self._fill())
 
     def backward(self, dy):
-        raise RuntimeError(f"{self._label()} passes no gradient: put augmentation layers before the first layer with "
-                           "weights")
+        if self._matrices is None:  # the last forward was at inference: the identity
+            return dy
+        return _augment.affine_transform_backward(dy, self._matrices, fill_mode=self._fill().get("fill_mode", "reflect"))
 
     def get_state(self):
         return {"step": self.step}
@@ -43,8 +48,13 @@ class _Augmentation(Layer):
     def set_state(self, state):
         self.step = int(state.get("step", 0))
 
-    def _settings(self):
+    def _draws(self):
+        """What to draw per image: random_matrices's keyword arguments."""
         raise NotImplementedError
+
+    def _fill(self):
+        """What points outside the image read: affine_transform's keyword arguments."""
+        return {}
 
 
 class _Filled(_Augmentation):
@@ -57,6 +67,9 @@ class _Filled(_Augmentation):
 
     def get_config(self):
         return {**super().get_config(), "fill_mode": self.fill_mode, "fill_value": self.fill_value}
+
+    def _fill(self):
+        return {"fill_mode": self.fill_mode, "fill_value": self.fill_value}
 
 
 class RandomFlip(_Augmentation):
@@ -73,7 +86,7 @@ class RandomFlip(_Augmentation):
     def get_config(self):
         return {**super().get_config(), "mode": self.mode}
 
-    def _settings(self):
+    def _draws(self):
         return {"flip": self.mode}
 
 
@@ -90,8 +103,8 @@ class RandomRotation(_Filled):
     def get_config(self):
         return {**super().get_config(), "factor": list(self.factor), "interpolation": self.interpolation}
 
-    def _settings(self):
-        return {"rotation": self.factor, "fill_mode": self.fill_mode, "fill_value": self.fill_value}
+    def _draws(self):
+        return {"rotation": self.factor}
 
 
 class RandomZoom(_Filled):
@@ -108,9 +121,8 @@ class RandomZoom(_Filled):
         return {**super().get_config(), "height_factor": list(self.height_factor),
                 "width_factor": None if self.width_factor is None else list(self.width_factor)}
 
-    def _settings(self):
-        return {"zoom": self.height_factor, "zoom_width": self.width_factor, "fill_mode": self.fill_mode,
-                "fill_value": self.fill_value}
+    def _draws(self):
+        return {"zoom": self.height_factor, "zoom_width": self.width_factor}
 
 
 class RandomTranslation(_Filled):
@@ -126,6 +138,5 @@ class RandomTranslation(_Filled):
     def get_config(self):
         return {**super().get_config(), "height_factor": list(self.height_factor), "width_factor": list(self.width_factor)}
 
-    def _settings(self):
-        return {"translation": (self.height_factor, self.width_factor), "fill_mode": self.fill_mode,
-                "fill_value": self.fill_value}
+    def _draws(self):
+        return {"translation": (self.height_factor, self.width_factor)}
