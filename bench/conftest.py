@@ -268,10 +268,12 @@ WARM_UP_SECONDS = 0.2
 def warm_up(fn, seconds=WARM_UP_SECONDS):
     """Calls ``fn`` until ``seconds`` have passed (at least once). After the idle wait above, a
     team of OpenMP threads that sleep while waiting (fastnn's, and PyTorch's, which share its
-    runtime) starts badly placed: on 2 vCPUs the scheduler often woke the worker on the main
-    thread's CPU, and 512x512 products ran at one thread's speed (3.5-4.2 ms against 2.0-2.2)
-    for about 50 ms, until the load balancer moved it. Every member is timed in the steady state
-    that a training loop runs in; README.md (Machine control) says what the first calls cost."""
+    runtime) starts slow: on 2 vCPUs the scheduler often woke the worker on the main thread's
+    CPU, and 512x512 products ran at one thread's speed (3.5-4.2 ms against 2.0-2.2) for about
+    50 ms, until the load balancer moved it. fastnn's workers now move themselves (parallel.hpp,
+    leave_cpu), PyTorch's do not, and the first call after an idle spell is slow either way. Every
+    member is timed in the steady state that a training loop runs in; README.md (Machine control)
+    says what the first calls cost."""
     deadline = time.perf_counter() + seconds
     fn()
     while time.perf_counter() < deadline:

@@ -7,6 +7,9 @@
 #if defined(FASTNN_OPENMP)
 #include <omp.h>
 #endif
+#if defined(__linux__)
+#include <sched.h>
+#endif
 
 namespace fastnn {
 namespace {
@@ -60,6 +63,30 @@ int team_size() {
   return omp_get_num_threads();
 #else
   return 1;
+#endif
+}
+
+int current_cpu() {
+#if defined(__linux__)
+  return sched_getcpu();
+#else
+  return -1;
+#endif
+}
+
+void leave_cpu(int cpu) {
+#if defined(__linux__)
+  if (cpu < 0 || sched_getcpu() != cpu) return;
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  if (sched_getaffinity(0, sizeof(allowed), &allowed) != 0 || CPU_COUNT(&allowed) < team_size()) return;
+  cpu_set_t elsewhere = allowed;
+  CPU_CLR(cpu, &elsewhere);
+  if (CPU_COUNT(&elsewhere) == 0) return;
+  // Narrowing the mask migrates the thread at once; restoring it leaves the thread where it went.
+  if (sched_setaffinity(0, sizeof(elsewhere), &elsewhere) == 0) sched_setaffinity(0, sizeof(allowed), &allowed);
+#else
+  (void)cpu;
 #endif
 }
 

@@ -66,3 +66,41 @@ def test_threads_follow_omp_num_threads():
 def test_public_modules():
     assert {"ops", "init", "random", "cpu_info", "fma_peak_gflops", "set_num_threads", "get_num_threads"} <= set(fastnn.__all__)
     assert fastnn.__version__
+
+
+# A worker woken on the CPU of the thread that started a parallel region moves to another CPU
+# (parallel.hpp, leave_cpu): by narrowing its affinity mask for a moment. It must move, the masks
+# must come out as they went in, and a process confined to one CPU must run as before.
+@pytest.mark.skipif(len(getattr(os, "sched_getaffinity", lambda pid: ())(0)) < 2, reason="needs 2 CPUs to move between")
+def test_a_worker_on_the_callers_cpu_moves_and_keeps_its_mask():
+    for _ in range(20):
+        cpu, before, after, mask_kept = fastnn._core.leave_cpu_trial()
+        assert before == cpu and after != cpu and after in os.sched_getaffinity(0) and mask_kept
+AFFINITY_SCRIPT = """
+import os, sys
+cpus = os.sched_getaffinity(0)
+if sys.argv[1] == "one":
+    cpus = {min(cpus)}
+    os.sched_setaffinity(0, cpus)  # before any library starts threads: they inherit it
+import numpy as np
+import fastnn
+fastnn.set_num_threads(2)
+rng = np.random.default_rng(0)
+a, b = rng.standard_normal((300, 300)), rng.standard_normal((300, 300))
+x = rng.standard_normal((4, 64, 64, 8)).astype(np.float32)
+first = (fastnn.ops.matmul(a, b), fastnn.ops.dropout(x, 0.5, seed=1))  # a GEMM and a parallel_for
+for _ in range(200):
+    again = (fastnn.ops.matmul(a, b), fastnn.ops.dropout(x, 0.5, seed=1))
+    assert all(np.array_equal(p, q) for p, q in zip(first, again))
+masks = {tid: os.sched_getaffinity(int(tid)) for tid in os.listdir("/proc/self/task")}
+assert len(masks) >= 2 and all(mask == cpus for mask in masks.values()), (cpus, masks)
+print("ok", len(cpus))
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="needs Linux's affinity calls")
+@pytest.mark.parametrize("cpus", ["all", "one"])
+def test_parallel_regions_leave_every_thread_its_affinity_mask(cpus):
+    done = subprocess.run([sys.executable, "-c", AFFINITY_SCRIPT, cpus], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("ok")

@@ -1,5 +1,10 @@
 #include <pybind11/pybind11.h>
 
+#include <thread>
+#if defined(__linux__)
+#include <sched.h>
+#endif
+
 #include "../cpu/dispatch.hpp"
 #include "../cpu/features.hpp"
 #include "../cpu/fma_probe.hpp"
@@ -51,6 +56,34 @@ py::dict cpu_info() {
   return info;
 }
 
+// For the tests of leave_cpu (parallel.hpp): a new thread is put on the calling thread's CPU,
+// with its affinity mask as it was, and calls leave_cpu for that CPU. Returns (the calling
+// thread's CPU, the new thread's CPU before and after the call, whether its mask came back
+// unchanged); None where the platform has no affinity calls.
+py::object leave_cpu_trial() {
+#if defined(__linux__)
+  const int cpu = current_cpu();
+  int before = -1, after = -1;
+  bool mask_kept = false;
+  std::thread([&] {
+    cpu_set_t mask, here, now;
+    sched_getaffinity(0, sizeof(mask), &mask);
+    CPU_ZERO(&here);
+    CPU_SET(cpu, &here);
+    sched_setaffinity(0, sizeof(here), &here);  // moves it there at once
+    sched_setaffinity(0, sizeof(mask), &mask);  // and it stays
+    before = current_cpu();
+    leave_cpu(cpu);
+    after = current_cpu();
+    sched_getaffinity(0, sizeof(now), &now);
+    mask_kept = CPU_EQUAL(&mask, &now);
+  }).join();
+  return py::make_tuple(cpu, before, after, mask_kept);
+#else
+  return py::none();
+#endif
+}
+
 }  // namespace
 
 void register_system(py::module_& m) {
@@ -59,6 +92,7 @@ void register_system(py::module_& m) {
   m.def("set_num_threads", &set_num_threads, py::arg("n"));
   m.def("fma_peak_gflops", &fma_peak_gflops, py::arg("threads"), py::arg("min_seconds"),
         py::call_guard<py::gil_scoped_release>());
+  m.def("leave_cpu_trial", &leave_cpu_trial);
 }
 
 }  // namespace fastnn::bindings

@@ -302,8 +302,12 @@ void gemm(const GemmProblem<T>& caller, const TileEpilogue<T>* epilogue) {
 
   if (threads <= 1) return gemm_thread(plan, 0);
 #if defined(FASTNN_OPENMP)
+  const int caller_cpu = current_cpu();
 #pragma omp parallel for schedule(static, 1) num_threads(static_cast<int>(threads))
-  for (index_t thread = 0; thread < threads; ++thread) gemm_thread(plan, thread);
+  for (index_t thread = 0; thread < threads; ++thread) {
+    if (thread_index() != 0) leave_cpu(caller_cpu);
+    gemm_thread(plan, thread);
+  }
 #endif
 }
 
