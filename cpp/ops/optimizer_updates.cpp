@@ -18,7 +18,6 @@ class PenalizedGradient {
       : l1_(T(p.l1)), two_l2_(T(2.0 * p.l2)), has_l1_(p.l1 != 0.0), has_l2_(p.l2 != 0.0) {}
 
   T operator()(T* g, const T* w, index_t i) const {
-    if (!has_l1_ && !has_l2_) return g[i];
     T penalty = T(0);
     if (has_l1_) penalty += l1_ * T((w[i] > T(0)) - (w[i] < T(0)));
     if (has_l2_) penalty += two_l2_ * w[i];
@@ -30,23 +29,57 @@ class PenalizedGradient {
   bool has_l1_, has_l2_;
 };
 
+// The plain gradient, g[i] (only read).
+template <class T>
+struct PlainGradient {
+  T operator()(const T* g, const T*, index_t i) const { return g[i]; }
+};
+
+// Runs body(gradient) over [0, n) in parallel, with the penalty's gradient folded in only when
+// there is one: without it the loop has no branch and no store into g, so it vectorizes (Adam's
+// square root and division included; this file is built with -fno-math-errno). An element's
+// value is the same either way.
+template <class T, class Body>
+void update_in_parallel(index_t n, const Penalty& penalty, Body&& body) {
+  parallel_for(n, kUpdateGrain, [&](index_t begin, index_t end) {
+    if (penalty.any()) {
+      body(PenalizedGradient<T>(penalty), begin, end);
+    } else {
+      body(PlainGradient<T>(), begin, end);
+    }
+  });
+}
+
 }  // namespace
+
+// The loops below copy the arrays and constants they use into locals, the arrays as __restrict
+// pointers (w, g and the optimizer's state are distinct arrays): values reached through the
+// parallel region's captured references would be reloaded after every store, and the loops would
+// not vectorize.
 
 template <class T>
 void sgd_update(T* w, T* g, T* velocity, index_t n, double learning_rate, double momentum, bool nesterov,
                 const Penalty& penalty) {
-  const T lr = T(learning_rate), mu = T(momentum);
-  const PenalizedGradient<T> gradient(penalty);
-  parallel_for(n, kUpdateGrain, [&](index_t begin, index_t end) {
-    if (!velocity) {
-      for (index_t i = begin; i < end; ++i) w[i] -= gradient(g, w, i) * lr;
-      return;
-    }
-    for (index_t i = begin; i < end; ++i) {
-      const T step = gradient(g, w, i) * lr;
-      const T v = velocity[i] * mu - step;
-      velocity[i] = v;
-      w[i] = nesterov ? (w[i] - step) + v * mu : w[i] + v;
+  update_in_parallel<T>(n, penalty, [&](auto gradient, index_t begin, index_t end) {
+    T* __restrict wr = w;
+    T* __restrict gr = g;
+    T* __restrict vr = velocity;
+    const T lr = T(learning_rate), mu = T(momentum);
+    if (!vr) {
+      for (index_t i = begin; i < end; ++i) wr[i] -= gradient(gr, wr, i) * lr;
+    } else if (nesterov) {
+      for (index_t i = begin; i < end; ++i) {
+        const T step = gradient(gr, wr, i) * lr;
+        const T v = vr[i] * mu - step;
+        vr[i] = v;
+        wr[i] = (wr[i] - step) + v * mu;
+      }
+    } else {
+      for (index_t i = begin; i < end; ++i) {
+        const T v = vr[i] * mu - gradient(gr, wr, i) * lr;
+        vr[i] = v;
+        wr[i] = wr[i] + v;
+      }
     }
   });
 }
@@ -54,18 +87,20 @@ void sgd_update(T* w, T* g, T* velocity, index_t n, double learning_rate, double
 template <class T>
 void adam_update(T* w, T* g, T* m, T* v, index_t n, double beta1, double beta2, double epsilon, double c1, double c2,
                  double decay, const Penalty& penalty) {
-  const T b1 = T(beta1), b2 = T(beta2), one_minus_b1 = T(1 - beta1), one_minus_b2 = T(1 - beta2);
-  const T eps = T(epsilon), step = T(c1), correction = T(c2), keep = T(1 - decay);
-  const PenalizedGradient<T> gradient(penalty);
-  parallel_for(n, kUpdateGrain, [&](index_t begin, index_t end) {
+  update_in_parallel<T>(n, penalty, [&](auto gradient, index_t begin, index_t end) {
+    T* __restrict wr = w;
+    T* __restrict gr = g;
+    T* __restrict mr = m;
+    T* __restrict vr = v;
+    const T b1 = T(beta1), b2 = T(beta2), one_minus_b1 = T(1 - beta1), one_minus_b2 = T(1 - beta2);
+    const T eps = T(epsilon), step = T(c1), correction = T(c2), keep = T(1 - decay);  // keep = 1 exactly for Adam
     for (index_t i = begin; i < end; ++i) {
-      const T gi = gradient(g, w, i);
-      const T mi = m[i] * b1 + gi * one_minus_b1;
-      const T vi = v[i] * b2 + (gi * gi) * one_minus_b2;
-      m[i] = mi;
-      v[i] = vi;
-      const T wi = decay != 0.0 ? w[i] * keep : w[i];
-      w[i] = wi - (mi / (std::sqrt(vi) * correction + eps)) * step;
+      const T gi = gradient(gr, wr, i);
+      const T mi = mr[i] * b1 + gi * one_minus_b1;
+      const T vi = vr[i] * b2 + (gi * gi) * one_minus_b2;
+      mr[i] = mi;
+      vr[i] = vi;
+      wr[i] = wr[i] * keep - (mi / (std::sqrt(vi) * correction + eps)) * step;
     }
   });
 }
@@ -73,14 +108,16 @@ void adam_update(T* w, T* g, T* m, T* v, index_t n, double beta1, double beta2, 
 template <class T>
 void rmsprop_update(T* w, T* g, T* v, index_t n, double learning_rate, double rho, double epsilon,
                     const Penalty& penalty) {
-  const T lr = T(learning_rate), r = T(rho), one_minus_r = T(1 - rho), eps = T(epsilon);
-  const PenalizedGradient<T> gradient(penalty);
-  parallel_for(n, kUpdateGrain, [&](index_t begin, index_t end) {
+  update_in_parallel<T>(n, penalty, [&](auto gradient, index_t begin, index_t end) {
+    T* __restrict wr = w;
+    T* __restrict gr = g;
+    T* __restrict vr = v;
+    const T lr = T(learning_rate), r = T(rho), one_minus_r = T(1 - rho), eps = T(epsilon);
     for (index_t i = begin; i < end; ++i) {
-      const T gi = gradient(g, w, i);
-      const T vi = v[i] * r + (gi * gi) * one_minus_r;
-      v[i] = vi;
-      w[i] -= (gi / std::sqrt(vi + eps)) * lr;
+      const T gi = gradient(gr, wr, i);
+      const T vi = vr[i] * r + (gi * gi) * one_minus_r;
+      vr[i] = vi;
+      wr[i] -= (gi / std::sqrt(vi + eps)) * lr;
     }
   });
 }
