@@ -197,6 +197,17 @@ def test_parameters_are_tracked_separately_by_key():
     np.testing.assert_allclose(b, -expected, rtol=RTOL)
 
 
+def test_a_key_whose_parameter_changes_shape_or_dtype_starts_a_fresh_state():
+    optimizer = Adam(0.05)
+    w = W0.copy()
+    optimizer.apply([("w", w, GRADIENTS[0])])
+    for changed in (W0[:1].copy(), W0.astype(np.float32)):
+        optimizer.apply([("w", changed, GRADIENTS[1][:len(changed)].astype(changed.dtype))])
+        state = optimizer._state["w"]
+        assert all(value.shape == changed.shape and value.dtype == changed.dtype for value in state.values())
+        assert np.array_equal(state["m"], (1 - 0.9) * GRADIENTS[1][:len(changed)].astype(changed.dtype))
+
+
 # -- in place, no allocation ------------------------------------------------------------------------
 
 ALL = [

@@ -41,21 +41,23 @@ class Optimizer:
         self.learning_rate = _positive(learning_rate, "learning_rate")
         self.iterations = 0
         self._state = {}
+        self._fits = {}  # key -> the (shape, dtype) its state arrays were made for
 
     def apply(self, params):
         self.iterations += 1
+        states, fits, fuses = self._state, self._fits, self.fuses_penalties
         for key, param, grad, *regularizer in params:
             if not (isinstance(param, np.ndarray) and param.flags.c_contiguous and param.flags.writeable):
                 raise ValueError(f"Parameter {key!r} must be a writeable C-contiguous array to be updated in place")
-            state = self._state.get(key)
-            if state is None or any(value.shape != param.shape or value.dtype != param.dtype for value in state.values()):
-                state = {name: np.zeros_like(param) for name in self.slots}
-                self._state[key] = state
+            state, fit = states.get(key), (param.shape, param.dtype)
+            if state is None or fits.get(key) != fit:
+                state = states[key] = {name: np.zeros_like(param) for name in self.slots}
+                fits[key] = fit
             grad = np.ascontiguousarray(grad, dtype=param.dtype)
-            penalty = _fused_penalty(regularizer[0] if regularizer else None, param, grad, self.fuses_penalties)
-            if self.fuses_penalties:
-                self.update(param, grad, state, penalty)
+            if fuses:
+                self.update(param, grad, state, _fused_penalty(regularizer[0] if regularizer else None, param, grad, True))
             else:
+                _fused_penalty(regularizer[0] if regularizer else None, param, grad, False)
                 self.update(param, grad, state)
 
     def update(self, param, grad, state):
@@ -72,13 +74,13 @@ class Optimizer:
     def set_state(self, iterations, arrays, params):
         """Restores :meth:`get_state`'s output; ``params`` maps keys to the parameters."""
         self.iterations = int(iterations)
-        self._state = {}
+        self._state, self._fits = {}, {}
         for key, param in params.items():
             if self.slots and all(f"{key}/{name}" in arrays for name in self.slots):
                 state = {name: np.array(arrays[f"{key}/{name}"], dtype=param.dtype) for name in self.slots}
                 if any(value.shape != param.shape for value in state.values()):
                     raise ValueError(f"Optimizer state for {key} does not match the parameter's shape {param.shape}")
-                self._state[key] = state
+                self._state[key], self._fits[key] = state, (param.shape, param.dtype)
 
     def __repr__(self):
         return f"{type(self).__name__}({', '.join(f'{k}={v}' for k, v in self.get_config().items())})"
