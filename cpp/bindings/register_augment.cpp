@@ -20,48 +20,53 @@ FillMode parse_fill_mode(const std::string& name) {
                               name + "'");
 }
 
-// x, out: (batch, height, width, channels); matrices: float64 (batch, 6).
+// The operands of a resampling, forward or backward: `in` and `out` (batch, height, width,
+// channels) of one float dtype, `matrices` float64 (batch, 6) and finite (the kernels convert
+// sample points to indices: a NaN or infinite entry would make that undefined).
+template <class T>
+struct Resampling {
+  index_t n, h, w, c;
+  const T* in;
+  T* out;
+  const double* matrices;
+  FillMode mode;
+
+  Resampling(const py::array& in_array, const char* in_name, py::array& out_array, const char* out_name,
+             const py::array& matrix_array, const std::string& fill_mode) {
+    if (in_array.ndim() != 4) {
+      throw std::invalid_argument(std::string("Argument `") + in_name +
+                                  "` must be (batch, height, width, channels). Received shape " + shape_of(in_array));
+    }
+    n = in_array.shape(0), h = in_array.shape(1), w = in_array.shape(2), c = in_array.shape(3);
+    require_shape(out_array, out_name, {n, h, w, c});
+    require_shape(matrix_array, "matrices", {n, 6});
+    in = contiguous_input<T>(in_array, in_name);
+    matrices = contiguous_input<double>(matrix_array, "matrices");
+    if (!std::all_of(matrices, matrices + 6 * n, [](double v) { return std::isfinite(v); })) {
+      throw std::invalid_argument("Argument `matrices` must be finite");
+    }
+    out = contiguous_output<T>(out_array, out_name);
+    mode = parse_fill_mode(fill_mode);
+  }
+};
+
 void affine_resample_binding(const py::array& x, py::array out, const py::array& matrices, const std::string& fill_mode,
                              double fill_value) {
   dispatch_float(out, "out", [&](auto tag) {
     using T = decltype(tag);
-    if (x.ndim() != 4) throw std::invalid_argument("Argument `x` must be (batch, height, width, channels). Received shape " + shape_of(x));
-    const index_t n = x.shape(0), h = x.shape(1), w = x.shape(2), c = x.shape(3);
-    require_shape(out, "out", {n, h, w, c});
-    require_shape(matrices, "matrices", {n, 6});
-    const T* src = contiguous_input<T>(x, "x");
-    const double* m = contiguous_input<double>(matrices, "matrices");
-    // The kernel converts sample points to indices: a NaN or infinite entry would make that undefined.
-    if (!std::all_of(m, m + 6 * n, [](double v) { return std::isfinite(v); })) {
-      throw std::invalid_argument("Argument `matrices` must be finite");
-    }
-    T* dst = contiguous_output<T>(out, "out");
-    const FillMode mode = parse_fill_mode(fill_mode);
+    const Resampling<T> r(x, "x", out, "out", matrices, fill_mode);
     py::gil_scoped_release release;
-    affine_resample<T>(src, dst, n, h, w, c, m, mode, T(fill_value));
+    affine_resample<T>(r.in, r.out, r.n, r.h, r.w, r.c, r.matrices, r.mode, T(fill_value));
   });
 }
 
-// dy, dx: (batch, height, width, channels); matrices: float64 (batch, 6), as the forward's.
 void affine_resample_backward_binding(const py::array& dy, py::array dx, const py::array& matrices,
                                       const std::string& fill_mode) {
   dispatch_float(dx, "dx", [&](auto tag) {
     using T = decltype(tag);
-    if (dy.ndim() != 4) {
-      throw std::invalid_argument("Argument `dy` must be (batch, height, width, channels). Received shape " + shape_of(dy));
-    }
-    const index_t n = dy.shape(0), h = dy.shape(1), w = dy.shape(2), c = dy.shape(3);
-    require_shape(dx, "dx", {n, h, w, c});
-    require_shape(matrices, "matrices", {n, 6});
-    const T* src = contiguous_input<T>(dy, "dy");
-    const double* m = contiguous_input<double>(matrices, "matrices");
-    if (!std::all_of(m, m + 6 * n, [](double v) { return std::isfinite(v); })) {
-      throw std::invalid_argument("Argument `matrices` must be finite");
-    }
-    T* dst = contiguous_output<T>(dx, "dx");
-    const FillMode mode = parse_fill_mode(fill_mode);
+    const Resampling<T> r(dy, "dy", dx, "dx", matrices, fill_mode);
     py::gil_scoped_release release;
-    affine_resample_backward<T>(src, dst, n, h, w, c, m, mode);
+    affine_resample_backward<T>(r.in, r.out, r.n, r.h, r.w, r.c, r.matrices, r.mode);
   });
 }
 
