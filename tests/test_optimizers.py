@@ -197,6 +197,18 @@ def test_parameters_are_tracked_separately_by_key():
     np.testing.assert_allclose(b, -expected, rtol=RTOL)
 
 
+@pytest.mark.parametrize("make", [lambda: SGD(0.1), lambda: SGD(0.1, momentum=0.9), lambda: Adam(), lambda: RMSprop()],
+                         ids=["sgd", "momentum", "adam", "rmsprop"])
+def test_a_gradient_that_overlaps_its_parameter_is_refused(make):
+    """The update kernels read and write the parameter, the gradient and the state as separate arrays."""
+    w = W0.copy()
+    first_row, shifted = w[:1], w.reshape(-1)[1:4].reshape(1, 3)  # elements 0-2 and 1-3
+    for param, grad in ((w, w), (first_row, shifted)):
+        with pytest.raises(ValueError, match="`w` and `g` overlap"):
+            make().apply([("w", param, grad)])
+    assert np.array_equal(w, W0)  # untouched
+
+
 def test_a_key_whose_parameter_changes_shape_or_dtype_starts_a_fresh_state():
     optimizer = Adam(0.05)
     w = W0.copy()

@@ -1,6 +1,10 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <initializer_list>
+#include <string>
+#include <utility>
+
 #include "../ops/optimizer_updates.hpp"
 #include "arrays.hpp"
 
@@ -25,6 +29,20 @@ T* gradient(py::array& g, const py::array& param, const Penalty& penalty) {
   return const_cast<T*>(contiguous_input<T>(g, "g"));  // only read: the kernels store into g only with a penalty
 }
 
+// The kernels read and write w, g and the state arrays as distinct arrays (__restrict): n values
+// each, contiguous; none may overlap another.
+template <class T>
+void require_distinct(std::initializer_list<std::pair<const T*, const char*>> arrays, index_t n) {
+  for (auto a = arrays.begin(); a != arrays.end(); ++a) {
+    for (auto b = a + 1; b != arrays.end(); ++b) {
+      if (a->first && b->first && a->first < b->first + n && b->first < a->first + n) {
+        throw std::invalid_argument(std::string("Arguments `") + a->second + "` and `" + b->second +
+                                    "` overlap: the update needs separate arrays");
+      }
+    }
+  }
+}
+
 Penalty make_penalty(double l1, double l2) {
   if (!(l1 >= 0.0) || !(l2 >= 0.0)) throw std::invalid_argument("Arguments `l1` and `l2` must be >= 0");
   return Penalty{l1, l2};
@@ -39,6 +57,7 @@ void sgd_binding(py::array w, py::array g, const py::object& velocity, double lr
     T* gp = gradient<T>(g, w, penalty);
     T* vp = state<T>(velocity, w, "velocity");
     const index_t n = w.size();
+    require_distinct<T>({{wp, "w"}, {gp, "g"}, {vp, "velocity"}}, n);
     py::gil_scoped_release release;
     sgd_update<T>(wp, gp, vp, n, lr, momentum, nesterov, penalty);
   });
@@ -55,6 +74,7 @@ void adam_binding(py::array w, py::array g, const py::object& m, const py::objec
     T* vp = state<T>(v, w, "v");
     if (!mp || !vp) throw std::invalid_argument("Arguments `m` and `v` are required");
     const index_t n = w.size();
+    require_distinct<T>({{wp, "w"}, {gp, "g"}, {mp, "m"}, {vp, "v"}}, n);
     py::gil_scoped_release release;
     adam_update<T>(wp, gp, mp, vp, n, beta1, beta2, epsilon, c1, c2, decay, penalty);
   });
@@ -70,6 +90,7 @@ void rmsprop_binding(py::array w, py::array g, const py::object& v, double lr, d
     T* vp = state<T>(v, w, "v");
     if (!vp) throw std::invalid_argument("Argument `v` is required");
     const index_t n = w.size();
+    require_distinct<T>({{wp, "w"}, {gp, "g"}, {vp, "v"}}, n);
     py::gil_scoped_release release;
     rmsprop_update<T>(wp, gp, vp, n, lr, rho, epsilon, penalty);
   });
