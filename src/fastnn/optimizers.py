@@ -54,10 +54,10 @@ class Optimizer:
                 state = states[key] = {name: np.zeros_like(param) for name in self.slots}
                 fits[key] = fit
             grad = np.ascontiguousarray(grad, dtype=param.dtype)
+            penalty = _fused_penalty(regularizer[0] if regularizer else None, param, grad, fuses)
             if fuses:
-                self.update(param, grad, state, _fused_penalty(regularizer[0] if regularizer else None, param, grad, True))
+                self.update(param, grad, state, penalty)
             else:
-                _fused_penalty(regularizer[0] if regularizer else None, param, grad, False)
                 self.update(param, grad, state)
 
     def update(self, param, grad, state):

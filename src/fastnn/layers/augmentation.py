@@ -1,7 +1,8 @@
 """Data augmentation layers: random geometric changes of image batches while training, the
-identity at inference. Each runs :func:`fastnn.augment.random_affine` (one C++ resampling pass)
-on the layer's own Philox stream: training step ``s`` draws at offset ``s * 2**32``, so augmented
-batches are bitwise reproducible and a resumed model continues the same sequence.
+identity at inference. Each draws its transforms as :func:`fastnn.augment.random_affine` does
+(:func:`~fastnn.augment.random_matrices`) and resamples in one C++ pass, on the layer's own Philox
+stream: training step ``s`` draws at offset ``s * 2**32``, so augmented batches are bitwise
+reproducible and a resumed model continues the same sequence.
 
 They have no weights. At the start of a model, before the first layer with weights, no gradient
 is computed through them (nothing upstream needs one); placed after weights they pass the
