@@ -35,7 +35,9 @@ int current_cpu();
 // sleep between regions (fastnn's passive wait policy) were often woken on the starting thread's
 // CPU after the process had been idle: both then shared one CPU, at one thread's speed, until the
 // scheduler's load balancer moved one (about 50 ms for 512x512 products on 2 vCPUs). The thread
-// keeps its affinity mask; nothing moves when the team is larger than the CPUs it may use.
+// gets its affinity mask back as sched_getaffinity gave it; nothing moves when the team is larger
+// than the CPUs it may use. (Since Linux 6.2 that mask then also counts as requested by the user:
+// a worker that has moved does not follow a cpuset widened later, or CPUs added later.)
 void leave_cpu(int cpu);
 
 class ErrorTrap {

@@ -76,6 +76,8 @@ def test_a_worker_on_the_callers_cpu_moves_and_keeps_its_mask():
     for _ in range(20):
         cpu, before, after, mask_kept = fastnn._core.leave_cpu_trial()
         assert before == cpu and after != cpu and after in os.sched_getaffinity(0) and mask_kept
+
+
 AFFINITY_SCRIPT = """
 import os, sys
 cpus = os.sched_getaffinity(0)

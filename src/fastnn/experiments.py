@@ -37,7 +37,7 @@ __all__ = [
     "DATASETS", "ACTIVATIONS", "OPTIMIZERS", "CONFIGURATIONS", "initializer_names",
     "load_dataset", "split", "build_mlp", "build_cnn", "recalibrate_batch_norm", "make_optimizer",
     "Configuration", "Run", "ConfigResult", "Comparison", "compare_initializations_and_regularizers",
-    "describe_settings", "format_table", "require_matplotlib", "curve_marker", "plot_curves",
+    "describe_settings", "format_table", "require_matplotlib", "plot_curves",
 ]
 
 DATASETS = ("digits", "circles", "moons", "spirals")
@@ -620,7 +620,7 @@ def require_matplotlib():
         raise ImportError(f"Plotting needs matplotlib: {PLOT_HINT}") from None
 
 
-def curve_marker(epochs):
+def _curve_marker(epochs):
     """A one-epoch run's curves are single points, which a line without markers does not draw."""
     return "o" if len(epochs) == 1 else None
 
@@ -646,7 +646,7 @@ def plot_curves(comparison, path):
             val, train = result.mean_curve("val_loss"), result.mean_curve("train_loss")
             epochs = np.arange(1, len(val) + 1)
             label = _row_label(result, comparison.settings)
-            marker = curve_marker(epochs)
+            marker = _curve_marker(epochs)
             ax.plot(epochs, val, color=color, marker=marker, label=label)
             ax.plot(epochs, train, color=color, marker=marker, linestyle="--")
         ax.set_title(f"{titles[group]}: validation solid, train dashed", fontsize="medium")

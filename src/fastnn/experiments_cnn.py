@@ -221,7 +221,7 @@ def plot_cnn_curves(comparison, path):
         for number, result in enumerate(r for r in comparison.results if r.config.group == group):
             val, train = result.mean_curve("val_loss"), result.mean_curve("train_loss")
             epochs = np.arange(1, len(val) + 1)
-            marker = _experiments.curve_marker(epochs)
+            marker = _experiments._curve_marker(epochs)
             ax.plot(epochs, val, color=f"C{number}", marker=marker, label=result.config.label)
             ax.plot(epochs, train, color=f"C{number}", marker=marker, linestyle="--")
         ax.set_title(group, fontsize="medium")
