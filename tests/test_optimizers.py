@@ -8,7 +8,7 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from fastnn import optimizers
+from fastnn import _core, optimizers, regularizers
 from fastnn.optimizers import SGD, Adam, AdamW, RMSprop
 
 RTOL = 1e-12
@@ -168,6 +168,16 @@ def test_float32_steps_are_the_documented_operations_bit_for_bit(rng):
         velocity = velocity * f(mu) - step
         w = (w - step) + velocity * f(mu)
     assert np.array_equal(run(SGD(lr, momentum=mu, nesterov=True), w0=w0, gradients=gradients)[-1], w)
+    # Plain momentum, with an L1 + L2 penalty folded into the pass: g + l1 sign(w) + 2 l2 w.
+    l1, l2 = 1e-3, 1e-2
+    w, velocity = w0.copy(), np.zeros_like(w0)
+    optimizer, fused = SGD(lr, momentum=mu), w0.copy()
+    for g in gradients:
+        penalized = g + ((f(0) + f(l1) * np.sign(w)) + f(2 * l2) * w)
+        velocity = velocity * f(mu) - penalized * f(lr)
+        w = w + velocity
+        optimizer.apply([("w", fused, g.copy(), regularizers.L1L2(l1=l1, l2=l2))])
+    assert np.array_equal(fused, w)
 
 
 @pytest.mark.parametrize("make, reference", [
@@ -207,6 +217,16 @@ def test_a_gradient_that_overlaps_its_parameter_is_refused(make):
         with pytest.raises(ValueError, match="`w` and `g` overlap"):
             make().apply([("w", param, grad)])
     assert np.array_equal(w, W0)  # untouched
+
+
+def test_the_kernels_refuse_overlapping_state_arrays():
+    w, g, m = np.zeros(8), np.zeros(8), np.zeros(8)
+    with pytest.raises(ValueError, match="`m` and `v` overlap"):
+        _core.adam_update(w, g, m, m, 0.9, 0.999, 1e-7, 1e-3, 1.0, 0.0)
+    with pytest.raises(ValueError, match="`w` and `velocity` overlap"):
+        _core.sgd_update(w, g, w, 0.1, 0.9, False)
+    with pytest.raises(ValueError, match="`g` and `v` overlap"):
+        _core.rmsprop_update(w, g, g, 0.1, 0.9, 1e-7)
 
 
 def test_a_key_whose_parameter_changes_shape_or_dtype_starts_a_fresh_state():
