@@ -276,28 +276,6 @@ class TestBadInput:
             fastnn.ops.linear(self.x, self.w, activation="gelu")
 
 
-def test_activation_none_is_the_identity_in_every_op(rng):
-    """The layers take activation=None for no activation; the ops take it too."""
-    ops = fastnn.ops
-    x, w, dy = rng.normal(size=(5, 4)), rng.normal(size=(4, 3)), rng.normal(size=(5, 3))
-    y = ops.linear(x, w, activation="identity")
-    np.testing.assert_array_equal(ops.linear(x, w, activation=None), y)
-    for got, want in zip(ops.linear_backward(dy, x, w, y, activation=None),
-                         ops.linear_backward(dy, x, w, y, activation="identity")):
-        np.testing.assert_array_equal(got, want)
-    images, kernel = rng.normal(size=(2, 5, 5, 2)), rng.normal(size=(3, 3, 2, 3))
-    np.testing.assert_array_equal(ops.conv(images, kernel, activation=None), ops.conv(images, kernel))
-    dy_images = rng.normal(size=(2, 3, 3, 3))
-    for got, want in zip(ops.conv_backward(dy_images, images, kernel, activation=None),
-                         ops.conv_backward(dy_images, images, kernel)):
-        np.testing.assert_array_equal(got, want)
-    gamma, beta = np.ones(4), np.zeros(4)
-    y_norm, mean, variance = ops.batch_norm(x, gamma, beta, activation=None)
-    np.testing.assert_array_equal(y_norm, ops.batch_norm(x, gamma, beta)[0])
-    for got, want in zip(ops.batch_norm_backward(dy[:, :1] * x, x, gamma, mean, variance, activation=None),
-                         ops.batch_norm_backward(dy[:, :1] * x, x, gamma, mean, variance)):
-        np.testing.assert_array_equal(got, want)
-
     @pytest.mark.parametrize("alpha, error", [(-0.1, ValueError), (float("nan"), ValueError), ("0.1", TypeError)])
     def test_bad_alpha(self, alpha, error):
         with pytest.raises(error, match="alpha"):
@@ -333,3 +311,26 @@ def test_activation_none_is_the_identity_in_every_op(rng):
     def test_backward_dy_shape(self):
         with pytest.raises(ValueError, match=r"`dy` must have shape \(4, 2\)"):
             fastnn.ops.linear_backward(np.ones((4, 3)), self.x, self.w, None)
+
+def test_activation_none_is_the_identity_in_every_op(rng):
+    """The layers take activation=None for no activation; the ops take it too."""
+    ops = fastnn.ops
+    x, w, dy = rng.normal(size=(5, 4)), rng.normal(size=(4, 3)), rng.normal(size=(5, 3))
+    y = ops.linear(x, w, activation="identity")
+    np.testing.assert_array_equal(ops.linear(x, w, activation=None), y)
+    for got, want in zip(ops.linear_backward(dy, x, w, y, activation=None),
+                         ops.linear_backward(dy, x, w, y, activation="identity")):
+        np.testing.assert_array_equal(got, want)
+    images, kernel = rng.normal(size=(2, 5, 5, 2)), rng.normal(size=(3, 3, 2, 3))
+    np.testing.assert_array_equal(ops.conv(images, kernel, activation=None), ops.conv(images, kernel))
+    dy_images = rng.normal(size=(2, 3, 3, 3))
+    for got, want in zip(ops.conv_backward(dy_images, images, kernel, activation=None),
+                         ops.conv_backward(dy_images, images, kernel)):
+        np.testing.assert_array_equal(got, want)
+    gamma, beta = np.ones(4), np.zeros(4)
+    y_norm, mean, variance = ops.batch_norm(x, gamma, beta, activation=None)
+    np.testing.assert_array_equal(y_norm, ops.batch_norm(x, gamma, beta)[0])
+    for got, want in zip(ops.batch_norm_backward(dy[:, :1] * x, x, gamma, mean, variance, activation=None),
+                         ops.batch_norm_backward(dy[:, :1] * x, x, gamma, mean, variance)):
+        np.testing.assert_array_equal(got, want)
+
