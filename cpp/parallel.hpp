@@ -30,8 +30,8 @@ int team_size();
 // The CPU the calling thread runs on (-1 where the platform does not say).
 int current_cpu();
 
-// Called by each worker (not the thread that started the region) at the start of a region, with
-// the CPU that thread ran on: a worker there moves to another CPU it may run on. Threads that
+// Called by each worker (not the thread that started the region) at the start of a region
+// (run_team), with the CPU that thread ran on: a worker there moves to another CPU it may run on. Threads that
 // sleep between regions (fastnn's passive wait policy) were often woken on the starting thread's
 // CPU after the process had been idle: both then shared one CPU, at one thread's speed, until the
 // scheduler's load balancer moved one (about 50 ms for 512x512 products on 2 vCPUs). The thread
@@ -60,6 +60,29 @@ class ErrorTrap {
   std::exception_ptr first_;
 };
 
+// Every parallel region of fastnn: body(thread, team) on each thread of a team of up to
+// `threads` (OpenMP may grant fewer: a body that splits work among `threads` parts takes parts
+// thread, thread + team, ...). Workers first leave the starting thread's CPU (leave_cpu). The body
+// must not throw (see ErrorTrap).
+template <class Body>
+void run_team(int threads, Body&& body) {
+#if defined(FASTNN_OPENMP)
+  if (threads > 1) {
+    const int caller_cpu = current_cpu();
+#pragma omp parallel num_threads(threads)
+    {
+      const int thread = thread_index();
+      if (thread != 0) leave_cpu(caller_cpu);
+      body(thread, team_size());
+    }
+    return;
+  }
+#else
+  (void)threads;
+#endif
+  body(0, 1);
+}
+
 // Calls body(begin, end) over [0, count) split into contiguous static chunks of at least
 // `grain` items, one chunk per thread. The split never changes what is computed: kernels
 // that use it compute each item independently of the others.
@@ -72,16 +95,10 @@ void parallel_for(index_t count, index_t grain, Body&& body) {
     return;
   }
   ErrorTrap trap;
-  const int caller_cpu = current_cpu();
-#if defined(FASTNN_OPENMP)
-#pragma omp parallel num_threads(threads)
-#endif
-  {
-    const index_t t = thread_index(), nt = team_size();
-    if (t != 0) leave_cpu(caller_cpu);
+  run_team(threads, [&](index_t t, index_t nt) {
     const index_t begin = count * t / nt, end = count * (t + 1) / nt;
     if (begin < end) trap.run([&] { body(begin, end); });
-  }
+  });
   trap.rethrow();
 }
 

@@ -333,4 +333,3 @@ def test_activation_none_is_the_identity_in_every_op(rng):
     for got, want in zip(ops.batch_norm_backward(dy[:, :1] * x, x, gamma, mean, variance, activation=None),
                          ops.batch_norm_backward(dy[:, :1] * x, x, gamma, mean, variance)):
         np.testing.assert_array_equal(got, want)
-

@@ -99,7 +99,8 @@ for _ in range(200):
     again = (fastnn.ops.matmul(a, b), fastnn.ops.dropout(x, 0.5, seed=1))
     assert all(np.array_equal(p, q) for p, q in zip(first, again))
 masks = {tid: os.sched_getaffinity(int(tid)) for tid in os.listdir("/proc/self/task")}
-assert len(masks) >= 2 and all(mask == cpus for mask in masks.values()), (cpus, masks)
+assert len(masks) >= 2 or not fastnn.cpu_info()["openmp"], masks  # a worker was there to check
+assert all(mask == cpus for mask in masks.values()), (cpus, masks)
 print("ok", len(cpus))
 """
 

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <numeric>
 #include <vector>
 
+#include "../parallel.hpp"
 #include "dispatch.hpp"
 
 namespace fastnn {
@@ -50,14 +52,13 @@ double fma_peak_gflops(int threads, double min_seconds) {
   double best = 0;
   const Clock::time_point start = Clock::now();
   do {
-    double flops = 0;
+    std::vector<double> flops(std::size_t(threads), 0.0);
     const Clock::time_point begin = Clock::now();
-#if defined(FASTNN_OPENMP)
-#pragma omp parallel for schedule(static, 1) num_threads(threads) reduction(+ : flops)
-#endif
-    for (int t = 0; t < threads; ++t) flops += loop(kIterations, &sinks[std::size_t(t) * 16]);
+    run_team(threads, [&](int thread, int team) {
+      for (int t = thread; t < threads; t += team) flops[std::size_t(t)] = loop(kIterations, &sinks[std::size_t(t) * 16]);
+    });
     const double seconds = std::chrono::duration<double>(Clock::now() - begin).count();
-    best = std::max(best, flops / seconds * 1e-9);
+    best = std::max(best, std::accumulate(flops.begin(), flops.end(), 0.0) / seconds * 1e-9);
   } while (std::chrono::duration<double>(Clock::now() - start).count() < min_seconds);
   return best;
 }

@@ -300,15 +300,9 @@ void gemm(const GemmProblem<T>& caller, const TileEpilogue<T>* epilogue) {
   T* buffers = workspace.reserve_as<T>(static_cast<std::size_t>(threads * (a_size + b_size + scratch_size)));
   const GemmPlan<T> plan{g, epilogue, kernel.ukernel, bs, grid, nc, buffers, a_size, b_size, scratch_size, transposed};
 
-  if (threads <= 1) return gemm_thread(plan, 0);
-#if defined(FASTNN_OPENMP)
-  const int caller_cpu = current_cpu();
-#pragma omp parallel for schedule(static, 1) num_threads(static_cast<int>(threads))
-  for (index_t thread = 0; thread < threads; ++thread) {
-    if (thread_index() != 0) leave_cpu(caller_cpu);
-    gemm_thread(plan, thread);
-  }
-#endif
+  run_team(static_cast<int>(threads), [&](index_t thread, index_t team) {
+    for (index_t part = thread; part < threads; part += team) gemm_thread(plan, part);
+  });
 }
 
 template <class T>
