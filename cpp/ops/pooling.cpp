@@ -135,6 +135,14 @@ PoolGeometry PoolGeometry::make(index_t batch, const std::vector<index_t>& spati
   return g;
 }
 
+// Whether value replaces best as a window's maximum: larger, or the first NaN. The bitwise & and |
+// (no short circuit) let the compiler turn the selects into vector blends; the same expression
+// serves single channels and the vector-extension lines below.
+template <class V>
+auto beats(V value, V best) {
+  return (value > best) | ((value != value) & (best == best));
+}
+
 // Calls body(x's row, position, first) for every input position of one output's window, in
 // window order; position is its place inside the (possibly padded) window, as the arg-max keeps it.
 template <class T, class Body>
@@ -181,8 +189,7 @@ struct LineMax : CacheLine<T> {
   void update(const T* x) {
     for (int v = 0; v < 4; ++v) {
       const Vector value = this->load(x, v);
-      const auto wins = (value > best[v]) | ((value != value) & (best[v] == best[v]));  // larger, or the first NaN
-      best[v] = wins ? value : best[v];
+      best[v] = beats(value, best[v]) ? value : best[v];
     }
   }
   void store(T* y) const {
@@ -229,11 +236,9 @@ void max_pool_with_argmax(const T* x, const PoolGeometry& g, T* y, std::int32_t*
         std::fill(ar, ar + channels, position);
         return;
       }
-      for (index_t c = 0; c < channels; ++c) {
-        // Larger, or the first NaN. Bitwise & and | (no short circuit) and unconditional loads
-        // let the compiler turn the selects into vector blends.
+      for (index_t c = 0; c < channels; ++c) {  // unconditional loads: the selects vectorize
         const T value = xr[c], best = yr[c];
-        const bool wins = (value > best) | ((value != value) & (best == best));
+        const bool wins = beats(value, best);
         yr[c] = wins ? value : best;
         ar[c] = wins ? position : ar[c];
       }
@@ -263,11 +268,7 @@ void max_pool_values(const T* x, const PoolGeometry& g, T* y) {
           std::copy(xr + full, xr + channels, yr + full);
           return;
         }
-        for (index_t c = full; c < channels; ++c) {
-          const T value = xr[c], best = yr[c];
-          const bool wins = (value > best) | ((value != value) & (best == best));
-          yr[c] = wins ? value : best;
-        }
+        for (index_t c = full; c < channels; ++c) yr[c] = beats(xr[c], yr[c]) ? xr[c] : yr[c];
       });
     }
   });
