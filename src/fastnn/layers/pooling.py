@@ -9,6 +9,26 @@ from .. import _validation as check
 from .. import ops
 from .base import _SpatialLayer
 
+
+def _pool(kind, x, window, settings, training, y=None, argmax=None):
+    """(y, argmax) of max or average (``kind``) pooling of x over ``window``; the arg-max only for
+    max pooling in training (what its backward needs: inference skips it). Into y and argmax when given."""
+    if kind == "average":
+        return ops.average_pool(x, window, **settings, out=y), None
+    if training:
+        return ops.max_pool(x, window, **settings, out=None if y is None else (y, argmax))
+    return ops.max_pool(x, window, **settings, return_argmax=False, out=y), None
+
+
+def _pool_backward(kind, dy, x, argmax, window, settings, out=None):
+    """dx from _pool's output gradient; an arg-max an inference forward skipped is found again."""
+    if kind == "average":
+        return ops.average_pool_backward(dy, x.shape, window, **settings, out=out)
+    if argmax is None:
+        _, argmax = ops.max_pool(x, window, **settings)
+    return ops.max_pool_backward(dy, argmax, x.shape, window, **settings, out=out)
+
+
 class _Pooling(_SpatialLayer):
     """Max or average pooling (``kind``) with a window of ``pool_size``, moved by ``strides``.
 
@@ -44,25 +64,15 @@ class _Pooling(_SpatialLayer):
         # Inside fit the outputs go to kept buffers; outputs a caller may keep (inference) are fresh.
         shape = (x.shape[0], *self.output_shape(x.shape[1:]))
         y = self._buffer("y", shape) if training else None
-        argmax = None  # inference skips the arg-max; a backward after it finds it again
-        if self.kind == "max" and training:
-            y, argmax = ops.max_pool(x, self.pool_size, **settings, out=(y, self._buffer("argmax", shape, np.int32)))
-        elif self.kind == "max":
-            y = ops.max_pool(x, self.pool_size, **settings, return_argmax=False)
-        else:
-            y = ops.average_pool(x, self.pool_size, **settings, out=y)
+        argmax = self._buffer("argmax", shape, np.int32) if training and self.kind == "max" else None
+        y, argmax = _pool(self.kind, x, self.pool_size, settings, training, y, argmax)
         self._cache = (x, argmax)
         return y
 
     def backward(self, dy):
         x, argmax = self._cache
         settings = dict(strides=self.strides, padding=self.padding)
-        dx = self._buffer("dx", x.shape)
-        if self.kind == "max":
-            if argmax is None:
-                _, argmax = ops.max_pool(x, self.pool_size, **settings)
-            return ops.max_pool_backward(dy, argmax, x.shape, self.pool_size, **settings, out=dx)
-        return ops.average_pool_backward(dy, x.shape, self.pool_size, **settings, out=dx)
+        return _pool_backward(self.kind, dy, x, argmax, self.pool_size, settings, out=self._buffer("dx", x.shape))
 
     def get_config(self):
         return {**super().get_config(), "pool_size": list(self.pool_size), "strides": list(self.strides),
@@ -90,26 +100,14 @@ class _GlobalPooling(_SpatialLayer):
     def forward(self, x, training=False):
         """x: (batch, *spatial, channels) -> (batch, channels), or (batch, 1, ..., 1, channels) with keepdims."""
         x = self._prepare_input(x)
-        window = x.shape[1:-1]
-        argmax = None  # inference skips the arg-max; a backward after it finds it again
-        if self.kind == "max" and training:
-            y, argmax = ops.max_pool(x, window)
-        elif self.kind == "max":
-            y = ops.max_pool(x, window, return_argmax=False)
-        else:
-            y = ops.average_pool(x, window)
+        y, argmax = _pool(self.kind, x, x.shape[1:-1], {}, training)
         self._cache = (x, argmax)
         return y if self.keepdims else y.reshape(len(x), x.shape[-1])
 
     def backward(self, dy):
         x, argmax = self._cache
-        shape = x.shape
-        dy = dy.reshape(shape[0], *(1,) * self.rank, shape[-1])
-        if self.kind == "max":
-            if argmax is None:
-                _, argmax = ops.max_pool(x, shape[1:-1])
-            return ops.max_pool_backward(dy, argmax, shape, shape[1:-1])
-        return ops.average_pool_backward(dy, shape, shape[1:-1])
+        dy = dy.reshape(x.shape[0], *(1,) * self.rank, x.shape[-1])
+        return _pool_backward(self.kind, dy, x, argmax, x.shape[1:-1], {})
 
     def get_config(self):
         return {**super().get_config(), "keepdims": self.keepdims}
