@@ -131,43 +131,42 @@ def test_rmsprop_matches_the_documented_formula(lr, rho, epsilon):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("make", [lambda: SGD(0.1), lambda: SGD(0.1, momentum=0.9), lambda: SGD(0.1, momentum=0.9, nesterov=True),
-                                  lambda: Adam(0.01), lambda: AdamW(0.01, weight_decay=0.1), lambda: RMSprop(0.01)],
-                         ids=["sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop"])
-def test_an_element_updates_to_the_same_bits_in_a_long_array_as_alone(rng, make, dtype):
-    """The kernels vectorize their loops over long arrays; each element's value must not change."""
+def test_steps_are_the_documented_operations_bit_for_bit(rng, dtype):
+    """Steps on a long array (the kernels' vectorized loops and their tails) against the documented
+    formulas evaluated in NumPy one operation at a time, in the parameter's dtype: no fused
+    multiply-add, no reordering, no approximate square root."""
+    f = np.dtype(dtype).type
     w0, gradients = rng.standard_normal(1027).astype(dtype), rng.standard_normal((3, 1027)).astype(dtype)
-    long = run(make(), w0=w0, gradients=gradients)[-1]
-    for at in (0, 513, 1026):
-        alone = run(make(), w0=w0[at:at + 1], gradients=gradients[:, at:at + 1])[-1]
-        assert long[at] == alone[0] and long.dtype == alone.dtype == dtype
+    lr, beta_1, beta_2, rho, mu, eps, decay = 0.01, 0.9, 0.999, 0.9, 0.9, 1e-7, 0.1
 
+    def steps(make, update, state_count):
+        w, state = w0.copy(), [np.zeros_like(w0) for _ in range(state_count)]
+        for t, g in enumerate(gradients, start=1):
+            w = update(w, g, t, state)
+        assert np.array_equal(run(make(), w0=w0, gradients=gradients)[-1], w)
 
-def test_float32_steps_are_the_documented_operations_bit_for_bit(rng):
-    """float32 steps on a long array (the kernels' vectorized loops) against the documented
-    formulas evaluated in NumPy float32 one operation at a time: no fused multiply-add, no
-    reordering, no approximate square root."""
-    f = np.float32
-    w0, gradients = rng.standard_normal(1027).astype(f), rng.standard_normal((3, 1027)).astype(f)
-    lr, beta_1, beta_2, rho, mu, eps = 0.01, 0.9, 0.999, 0.9, 0.9, 1e-7
-    w, m, v = w0.copy(), np.zeros_like(w0), np.zeros_like(w0)
-    for t, g in enumerate(gradients, start=1):
-        c1, c2 = f(lr / (1 - beta_1**t)), f(1 / math.sqrt(1 - beta_2**t))
-        m = m * f(beta_1) + g * f(1 - beta_1)
-        v = v * f(beta_2) + (g * g) * f(1 - beta_2)
-        w = w * f(1) - (m / (np.sqrt(v) * c2 + f(eps))) * c1
-    assert np.array_equal(run(Adam(lr, beta_1=beta_1, beta_2=beta_2, epsilon=eps), w0=w0, gradients=gradients)[-1], w)
-    w, v = w0.copy(), np.zeros_like(w0)
-    for g in gradients:
-        v = v * f(rho) + (g * g) * f(1 - rho)
-        w = w - (g / np.sqrt(v + f(eps))) * f(lr)
-    assert np.array_equal(run(RMSprop(lr, rho=rho, epsilon=eps), w0=w0, gradients=gradients)[-1], w)
-    w, velocity = w0.copy(), np.zeros_like(w0)
-    for g in gradients:
+    def adam(keep):
+        def update(w, g, t, state):
+            c1, c2 = f(lr / (1 - beta_1**t)), f(1 / math.sqrt(1 - beta_2**t))
+            state[0] = state[0] * f(beta_1) + g * f(1 - beta_1)
+            state[1] = state[1] * f(beta_2) + (g * g) * f(1 - beta_2)
+            return w * f(keep) - (state[0] / (np.sqrt(state[1]) * c2 + f(eps))) * c1
+        return update
+
+    def rmsprop(w, g, t, state):
+        state[0] = state[0] * f(rho) + (g * g) * f(1 - rho)
+        return w - (g / np.sqrt(state[0] + f(eps))) * f(lr)
+
+    def nesterov(w, g, t, state):
         step = g * f(lr)
-        velocity = velocity * f(mu) - step
-        w = (w - step) + velocity * f(mu)
-    assert np.array_equal(run(SGD(lr, momentum=mu, nesterov=True), w0=w0, gradients=gradients)[-1], w)
+        state[0] = state[0] * f(mu) - step
+        return (w - step) + state[0] * f(mu)
+
+    steps(lambda: Adam(lr, beta_1=beta_1, beta_2=beta_2, epsilon=eps), adam(1), 2)
+    steps(lambda: AdamW(lr, weight_decay=decay, beta_1=beta_1, beta_2=beta_2, epsilon=eps), adam(1 - lr * decay), 2)
+    steps(lambda: RMSprop(lr, rho=rho, epsilon=eps), rmsprop, 1)
+    steps(lambda: SGD(lr, momentum=mu, nesterov=True), nesterov, 1)
+    steps(lambda: SGD(lr), lambda w, g, t, state: w - g * f(lr), 0)
     # Plain momentum, with an L1 + L2 penalty folded into the pass: g + l1 sign(w) + 2 l2 w.
     l1, l2 = 1e-3, 1e-2
     w, velocity = w0.copy(), np.zeros_like(w0)
