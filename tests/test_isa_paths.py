@@ -54,6 +54,19 @@ for dtype in ("float32", "float64"):
     for fill in ("uniform", "normal", "truncated_normal"):
         streams[fill + "_" + dtype] = digest(getattr(fastnn.random, fill)(100_003, seed=11, offset=5, dtype=dtype))
 rng = np.random.default_rng(0)
+portable = hashlib.sha256()  # kernels whose portable loops are compiled again for AVX2
+for dtype in ("float32", "float64"):
+    for rows, features in [(2, 1), (300, 3), (257, 16), (70, 37), (600, 64), (33, 100)]:
+        x = (rng.standard_normal((rows, features)) * 3 + 1).astype(dtype)
+        dy = rng.standard_normal((rows, features)).astype(dtype)
+        gamma, beta = rng.standard_normal((2, features)).astype(dtype)
+        for act in fastnn.ops.ACTIVATIONS:
+            y, mean, variance = fastnn.ops.batch_norm(x, gamma, beta, activation=act)
+            inference = fastnn.ops.batch_norm(x, gamma, beta, mean=mean, variance=variance, activation=act)[0]
+            grads = fastnn.ops.batch_norm_backward(dy, x, gamma, mean, variance, y=y, activation=act)
+            for array in (y, mean, variance, inference, *grads):
+                portable.update(array.tobytes())
+streams["portable"] = portable.hexdigest()
 errors = []
 for dtype in ("float32", "float64"):
     for m, n, k in [(1, 1, 1), (37, 53, 71), (300, 211, 257)]:
@@ -81,7 +94,7 @@ def test_fastnn_isa_selects_each_runnable_path(probes):
         assert probe["isa"] == isa
 
 
-def test_random_streams_are_bitwise_identical_across_paths(probes):
+def test_random_streams_and_portable_kernels_are_bitwise_identical_across_paths(probes):
     reference = probes["generic"]["streams"]
     for isa, probe in probes.items():
         assert probe["streams"] == reference, f"{isa} differs from generic"

@@ -1,0 +1,31 @@
+// Portable loops compiled a second time for AVX2, for the kernels that have no per-ISA
+// translation unit of their own (batch normalization, pooling): the compiler vectorizes them
+// 8 floats wide instead of the x86-64 baseline's 4.
+#pragma once
+
+#include "dispatch.hpp"
+
+namespace fastnn {
+
+#if defined(FASTNN_HAVE_X86_KERNELS)
+// f() with everything it calls inlined into this one function, compiled for AVX2 (flatten). A
+// call the compiler cannot inline stays a call to the baseline code, so no AVX2 instruction
+// reaches code that runs on other paths.
+template <class F>
+[[gnu::target("avx2"), gnu::flatten]] void run_avx2(F& f) {
+  f();
+}
+#endif
+
+// f(), compiled for the widest vector ISA that the kernel table's path allows (FASTNN_ISA caps
+// it). Only the instruction set differs: f's results are the same on every path as long as
+// its floating-point operations are (no FMA contraction: -ffp-contract=off).
+template <class F>
+void with_vector_isa(F&& f) {
+#if defined(FASTNN_HAVE_X86_KERNELS)
+  if (kernels().isa >= Isa::avx2) return run_avx2(f);
+#endif
+  f();
+}
+
+}  // namespace fastnn
