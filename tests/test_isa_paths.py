@@ -66,6 +66,18 @@ for dtype in ("float32", "float64"):
             grads = fastnn.ops.batch_norm_backward(dy, x, gamma, mean, variance, y=y, activation=act)
             for array in (y, mean, variance, inference, *grads):
                 portable.update(array.tobytes())
+    for shape, pool, strides, padding in [((2, 9, 7, 5), 2, None, "valid"), ((1, 6, 6, 37), 3, 2, "same"),
+                                          ((3, 8, 8, 64), 2, None, "valid"), ((2, 5, 4, 3, 16), 2, 1, "same")]:
+        x = rng.standard_normal(shape).astype(dtype)
+        x.flat[::7] = np.nan  # the first NaN of a window wins, on every path
+        kwargs = dict(strides=strides, padding=padding)
+        y, argmax = fastnn.ops.max_pool(x, pool, **kwargs)
+        dy = rng.standard_normal(y.shape).astype(dtype)
+        average = fastnn.ops.average_pool(x, pool, **kwargs)
+        for array in (y, argmax, fastnn.ops.max_pool(x, pool, return_argmax=False, **kwargs), average,
+                      fastnn.ops.max_pool_backward(dy, argmax, shape, pool, **kwargs),
+                      fastnn.ops.average_pool_backward(dy, shape, pool, **kwargs)):
+            portable.update(array.tobytes())
 streams["portable"] = portable.hexdigest()
 errors = []
 for dtype in ("float32", "float64"):

@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "../cpu/vector_isa.hpp"
 #include "../parallel.hpp"
 
 namespace fastnn {
@@ -49,15 +50,21 @@ void unflatten(index_t row, const index_t extent[3], index_t& n, index_t& a, ind
 index_t window_volume(const PoolGeometry& g) { return g.pool[0] * g.pool[1] * g.pool[2]; }
 
 // Calls body(row, n, d, h, w) over the output rows, in parallel, d/h/w being the windows.
+// Both loops run compiled for AVX2 where the path allows (vector_isa.hpp): at (64, 32, 32, 64)
+// and (64, 16, 16, 40) float32 2x2 on a Zen 3, interleaved with the baseline build, every pass
+// took 0.71-0.98x its time. (The cache lines below stay four 16-byte vectors: as two 32-byte
+// ones the baseline build's max pooling ran 8x slower.)
 template <class Body>
 void for_each_output(const PoolGeometry& g, Body&& body) {
   const index_t grain = std::max<index_t>(1, kPoolGrain / std::max<index_t>(1, g.channels * window_volume(g)));
   parallel_for(g.output_rows(), grain, [&](index_t begin, index_t end) {
-    for (index_t row = begin; row < end; ++row) {
-      index_t n, od, oh, ow;
-      unflatten(row, g.out, n, od, oh, ow);
-      body(row, n, window(g, 0, od), window(g, 1, oh), window(g, 2, ow));
-    }
+    with_vector_isa([&] {
+      for (index_t row = begin; row < end; ++row) {
+        index_t n, od, oh, ow;
+        unflatten(row, g.out, n, od, oh, ow);
+        body(row, n, window(g, 0, od), window(g, 1, oh), window(g, 2, ow));
+      }
+    });
   });
 }
 
@@ -66,11 +73,13 @@ template <class Body>
 void for_each_input(const PoolGeometry& g, Body&& body) {
   const index_t grain = std::max<index_t>(1, kPoolGrain / std::max<index_t>(1, g.channels));
   parallel_for(g.input_rows(), grain, [&](index_t begin, index_t end) {
-    for (index_t row = begin; row < end; ++row) {
-      index_t n, id, ih, iw;
-      unflatten(row, g.in, n, id, ih, iw);
-      body(row, n, id, ih, iw);
-    }
+    with_vector_isa([&] {
+      for (index_t row = begin; row < end; ++row) {
+        index_t n, id, ih, iw;
+        unflatten(row, g.in, n, id, ih, iw);
+        body(row, n, id, ih, iw);
+      }
+    });
   });
 }
 
