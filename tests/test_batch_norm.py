@@ -450,3 +450,58 @@ def test_ops_reject_mismatched_operands(rng):
         ops.batch_norm_backward(np.ones((4, 4)), x, np.ones(3), np.zeros(3), np.ones(3))
     with pytest.raises(TypeError, match="share one float dtype"):
         ops.batch_norm(x.astype(np.float32), np.ones(3), np.zeros(3))
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_forward_writes_out_in_place_and_may_normalize_x_itself(rng, training):
+    x, gamma, beta = rng.normal(size=(40, 6)), rng.normal(size=6), rng.normal(size=6)
+    statistics = {} if training else dict(mean=rng.normal(size=6), variance=rng.uniform(0.5, 2.0, 6))
+    want = ops.batch_norm(x, gamma, beta, activation="relu", **statistics)
+    out = np.full_like(x, np.nan)
+    got = ops.batch_norm(x, gamma, beta, activation="relu", out=out, **statistics)
+    assert got[0] is out
+    for a, b in zip(got, want):
+        np.testing.assert_array_equal(a, b)
+    same = x.copy()
+    assert ops.batch_norm(same, gamma, beta, activation="relu", out=same, **statistics)[0] is same
+    np.testing.assert_array_equal(same, want[0])
+
+
+@pytest.mark.parametrize("input_grad", [True, False])
+def test_backward_writes_out_in_place_and_dx_may_be_dy(rng, input_grad):
+    x, dy, gamma = rng.normal(size=(40, 6)), rng.normal(size=(40, 6)), rng.normal(size=6)
+    y, mean, variance = ops.batch_norm(x, gamma, np.zeros(6), activation="tanh")
+    settings = dict(y=y, activation="tanh", input_grad=input_grad)
+    want = ops.batch_norm_backward(dy, x, gamma, mean, variance, **settings)
+    out = (np.full_like(x, np.nan) if input_grad else None, np.full(6, np.nan), np.full(6, np.nan))
+    got = ops.batch_norm_backward(dy, x, gamma, mean, variance, out=out, **settings)
+    assert all(a is b for a, b in zip(got, out))
+    for a, b in zip(got, want):
+        np.testing.assert_array_equal(a, b)
+    if input_grad:
+        same = dy.copy()
+        dx = ops.batch_norm_backward(same, x, gamma, mean, variance, out=(same, np.empty(6), np.empty(6)), **settings)[0]
+        assert dx is same
+        np.testing.assert_array_equal(same, want[0])
+
+
+def test_bad_out_arrays_are_refused_with_their_names(rng):
+    x, gamma, beta = rng.normal(size=(8, 3)), np.ones(3), np.zeros(3)
+    y, mean, variance = ops.batch_norm(x, gamma, beta)
+    with pytest.raises(ValueError, match="`out` must have shape"):
+        ops.batch_norm(x, gamma, beta, out=np.empty((8, 4)))
+    with pytest.raises(ValueError, match="`out` overlaps an input"):
+        ops.batch_norm(x[:7], gamma, beta, out=x[1:])
+    with pytest.raises(ValueError, match="`out` must have dtype"):
+        ops.batch_norm(x, gamma, beta, out=np.empty((8, 3), np.float32))
+    with pytest.raises(TypeError, match=r"tuple \(dx, dgamma, dbeta\)"):
+        ops.batch_norm_backward(x, x, gamma, mean, variance, out=np.empty((8, 3)))
+    with pytest.raises(ValueError, match=r"out\[0\] \(dx\)` overlaps an input"):
+        ops.batch_norm_backward(x.copy(), x, gamma, mean, variance, out=(x, np.empty(3), np.empty(3)))
+    with pytest.raises(ValueError, match=r"out\[0\] \(dx\)` overlaps an input"):
+        dy = np.ones((9, 3))
+        ops.batch_norm_backward(dy[:8], x, gamma, mean, variance, out=(dy[1:], np.empty(3), np.empty(3)))
+    with pytest.raises(ValueError, match=r"out\[2\] \(dbeta\)` must have shape"):
+        ops.batch_norm_backward(x, x, gamma, mean, variance, out=(np.empty((8, 3)), np.empty(3), np.empty(4)))
+    with pytest.raises(ValueError, match="must hold None for dx when input_grad=False"):
+        ops.batch_norm_backward(x, x, gamma, mean, variance, input_grad=False, out=(np.empty((8, 3)), np.empty(3), np.empty(3)))

@@ -284,16 +284,19 @@ def dropout_mask(shape, rate, *, seed, offset=0):
     return mask
 
 
-def _gradient_outputs(out, input_grad, dx_shape, dw_shape, db_shape, dtype, inputs):
+def _gradient_outputs(out, input_grad, dx_shape, dw_shape, db_shape, dtype, inputs, names=("dx", "dw", "db"),
+                      dx_may_alias=()):
+    """The caller's (dx, dw, db) arrays, checked; dx may be exactly one of `dx_may_alias`."""
     if not isinstance(out, (tuple, list)) or len(out) != 3:
-        raise TypeError(f"Argument `out` must be a tuple (dx, dw, db) or None. Received: {out!r:.80}")
+        raise TypeError(f"Argument `out` must be a tuple ({', '.join(names)}) or None. Received: {out!r:.80}")
     dx, dw, db = out
     if not input_grad and dx is not None:
-        raise ValueError("Argument `out` must hold None for dx when input_grad=False")
+        raise ValueError(f"Argument `out` must hold None for {names[0]} when input_grad=False")
     if input_grad:
-        dx = check.output(dx, dx_shape, dtype, name="out[0] (dx)", inputs=inputs)
-    dw = check.output(dw, dw_shape, dtype, name="out[1] (dw)", inputs=(*inputs, dx))
-    db = check.output(db, db_shape, dtype, name="out[2] (db)", inputs=(*inputs, dx, dw))
+        dx = check.output(dx, dx_shape, dtype, name=f"out[0] ({names[0]})", inputs=(*inputs, *dx_may_alias),
+                          may_alias=dx_may_alias)
+    dw = check.output(dw, dw_shape, dtype, name=f"out[1] ({names[1]})", inputs=(*inputs, *dx_may_alias, dx))
+    db = check.output(db, db_shape, dtype, name=f"out[2] ({names[2]})", inputs=(*inputs, *dx_may_alias, dx, dw))
     return dx, dw, db
 
 
@@ -325,7 +328,8 @@ def spatial_dropout_backward(dy, rate, *, seed, offset=0):
     return spatial_dropout(dy, rate, seed=seed, offset=offset, training=True)
 
 
-def batch_norm(x, gamma, beta, *, epsilon=1e-3, mean=None, variance=None, activation="identity", alpha=0.01):
+def batch_norm(x, gamma, beta, *, epsilon=1e-3, mean=None, variance=None, activation="identity", alpha=0.01,
+               out=None):
     """Batch normalization over every axis but the last (the features, or a channels-last tensor's channels).
 
     ``y = act(gamma * (x - mean) / sqrt(variance + epsilon) + beta)``, per feature, with ``act`` a
@@ -342,9 +346,12 @@ def batch_norm(x, gamma, beta, *, epsilon=1e-3, mean=None, variance=None, activa
         mean, variance: (features,) statistics to use, both or neither.
         activation: "identity" (or None), "relu", "leaky_relu", "sigmoid" or "tanh".
         alpha: the slope of leaky_relu for negative inputs (>= 0).
+        out: optional C-contiguous array of x's shape and dtype to write y into; x itself
+            normalizes in place.
 
     Returns:
-        (y, mean, variance): y of x's shape, and the statistics used (the batch's when not given).
+        (y, mean, variance): y of x's shape (``out`` when given), and the statistics used (the
+        batch's when not given).
 
     Raises:
         ValueError: shapes that do not match, a bad epsilon, only one of mean/variance, an empty batch.
@@ -354,7 +361,11 @@ def batch_norm(x, gamma, beta, *, epsilon=1e-3, mean=None, variance=None, activa
     act, alpha = _activation(activation, alpha)
     features = _features(x)
     gamma, beta = _per_feature(gamma, "gamma", features), _per_feature(beta, "beta", features)
-    x, y = check.contiguous(x), np.empty(x.shape, x.dtype)
+    x = check.contiguous(x)
+    if out is None:
+        y = np.empty(x.shape, x.dtype)
+    else:
+        y = check.output(out, x.shape, x.dtype, inputs=(x, gamma, beta, mean, variance), may_alias=(x,))
     if (mean is None) != (variance is None):
         raise ValueError("Arguments `mean` and `variance` must be given together (inference) or both be None (training)")
     if mean is None:
@@ -369,7 +380,7 @@ def batch_norm(x, gamma, beta, *, epsilon=1e-3, mean=None, variance=None, activa
 
 
 def batch_norm_backward(dy, x, gamma, mean, variance, *, epsilon=1e-3, batch_statistics=True, input_grad=True, y=None,
-                        activation="identity", alpha=0.01):
+                        activation="identity", alpha=0.01, out=None):
     """Gradients of :func:`batch_norm` given the statistics it used.
 
     With ``g = dy * act'`` (through the forward's output ``y``; ``g = dy`` for the identity),
@@ -381,6 +392,8 @@ def batch_norm_backward(dy, x, gamma, mean, variance, *, epsilon=1e-3, batch_sta
     Args:
         y: the forward's output, needed when ``activation`` is not the identity.
         activation, alpha: as given to :func:`batch_norm`.
+        out: optional arrays ``(dx, dgamma, dbeta)`` to write into (dx None when ``input_grad`` is
+            False); dx may be dy itself.
 
     Returns:
         (dx, dgamma, dbeta); dx is None when ``input_grad`` is False.
@@ -395,9 +408,15 @@ def batch_norm_backward(dy, x, gamma, mean, variance, *, epsilon=1e-3, batch_sta
     y = None if y is None else check.contiguous(_shaped(y, x.shape, "y"))
     gamma, mean, variance = (_per_feature(a, name, features) for a, name in
                              ((gamma, "gamma"), (mean, "mean"), (variance, "variance")))
-    dx = np.empty(x.shape, x.dtype) if check.boolean(input_grad, "input_grad") else None
-    dgamma, dbeta = np.empty(features, x.dtype), np.empty(features, x.dtype)
-    _core.batch_norm_backward(dy, check.contiguous(x), y, gamma, mean, variance, epsilon,
+    x, input_grad = check.contiguous(x), check.boolean(input_grad, "input_grad")
+    if out is None:
+        dx = np.empty(x.shape, x.dtype) if input_grad else None
+        dgamma, dbeta = np.empty(features, x.dtype), np.empty(features, x.dtype)
+    else:
+        dx, dgamma, dbeta = _gradient_outputs(out, input_grad, x.shape, (features,), (features,), x.dtype,
+                                              inputs=(x, gamma, mean, variance, y), names=("dx", "dgamma", "dbeta"),
+                                              dx_may_alias=(dy,))
+    _core.batch_norm_backward(dy, x, y, gamma, mean, variance, epsilon,
                               check.boolean(batch_statistics, "batch_statistics"), act, alpha, dx, dgamma, dbeta)
     return dx, dgamma, dbeta
 
