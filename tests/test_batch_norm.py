@@ -480,7 +480,8 @@ def test_backward_writes_out_in_place_and_dx_may_be_dy(rng, input_grad):
         np.testing.assert_array_equal(a, b)
     if input_grad:
         same = dy.copy()
-        dx = ops.batch_norm_backward(same, x, gamma, mean, variance, out=(same, np.empty(6), np.empty(6)), **settings)[0]
+        out = (same, np.empty(6), np.empty(6))
+        dx = ops.batch_norm_backward(same, x, gamma, mean, variance, out=out, **settings)[0]
         assert dx is same
         np.testing.assert_array_equal(same, want[0])
 
@@ -504,4 +505,5 @@ def test_bad_out_arrays_are_refused_with_their_names(rng):
     with pytest.raises(ValueError, match=r"out\[2\] \(dbeta\)` must have shape"):
         ops.batch_norm_backward(x, x, gamma, mean, variance, out=(np.empty((8, 3)), np.empty(3), np.empty(4)))
     with pytest.raises(ValueError, match="must hold None for dx when input_grad=False"):
-        ops.batch_norm_backward(x, x, gamma, mean, variance, input_grad=False, out=(np.empty((8, 3)), np.empty(3), np.empty(3)))
+        out = (np.empty((8, 3)), np.empty(3), np.empty(3))
+        ops.batch_norm_backward(x, x, gamma, mean, variance, input_grad=False, out=out)

@@ -124,14 +124,15 @@ GATHERED_CASES = [  # (rank, spatial, kernel, channels, filters)
     (2, (5, 6), (3, 3), 50, 16),
     (2, (6, 5), (3, 3), 32, 32),
     (1, (9,), (3,), 3, 16),
-    (2, (6, 5), (3, 3), 3, 70),  # few channels, many filters: P stored (gather_patch_line) though the GEMM packs A
+    (2, (6, 5), (3, 3), 3, 70),  # few channels, many filters: P stored (gather_patch_line), A packed
 ]
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("strides, dilation, padding", [(1, 1, "same"), (2, 1, "valid"), (1, 2, "same"), (2, 2, "same")])
 @pytest.mark.parametrize("rank, spatial, kernel, channels, filters", GATHERED_CASES,
-                         ids=["1d", "2d", "2d-dx", "3d", "2d-in-place", "2d-in-place-dx", "1d-in-place", "2d-few-channels"])
+                         ids=["1d", "2d", "2d-dx", "3d", "2d-in-place", "2d-in-place-dx", "1d-in-place",
+                              "2d-few-channels"])
 def test_patches_gathered_by_the_gemm_match_the_reference(rng, dtype, strides, dilation, padding, rank, spatial,
                                                             kernel, channels, filters):
     x = rng.standard_normal((2, *spatial, channels)).astype(dtype)

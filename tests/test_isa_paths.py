@@ -54,7 +54,9 @@ for dtype in ("float32", "float64"):
     for fill in ("uniform", "normal", "truncated_normal"):
         streams[fill + "_" + dtype] = digest(getattr(fastnn.random, fill)(100_003, seed=11, offset=5, dtype=dtype))
 rng = np.random.default_rng(0)
-portable = hashlib.sha256()  # kernels whose portable loops are compiled again for AVX2
+# Kernels whose portable loops are compiled again for AVX2 (the optimizer updates, also such,
+# are checked bit for bit against NumPy replicas under every FASTNN_ISA that .ci/run sets).
+portable = hashlib.sha256()
 for dtype in ("float32", "float64"):
     for rows, features in [(2, 1), (300, 3), (257, 16), (70, 37), (600, 64), (33, 100)]:
         x = (rng.standard_normal((rows, features)) * 3 + 1).astype(dtype)

@@ -1,6 +1,6 @@
 // Portable loops compiled a second time for AVX2, for the kernels that have no per-ISA
-// translation unit of their own (batch normalization, pooling): the compiler vectorizes them
-// 8 floats wide instead of the x86-64 baseline's 4.
+// translation unit of their own (batch normalization, pooling, the optimizer updates): the
+// compiler vectorizes them 8 floats wide instead of the x86-64 baseline's 4.
 #pragma once
 
 #include "dispatch.hpp"

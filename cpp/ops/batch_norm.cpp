@@ -38,7 +38,7 @@ struct Chunks {
 
 // Calls body(chunk) for every chunk, in parallel, compiled for AVX2 where the path allows
 // (vector_isa.hpp): on a Zen 3, interleaved with the baseline build, the forward pass took
-// 0.85x its time at (64, 32, 32, 64) float32 and the backward 0.86-0.93x; 0.64-0.95x at 16 to
+// 0.85x its time at (64, 32, 32, 64) float32 and the backward 0.86-0.93x; 0.63-0.95x at 16 to
 // 128 features, both dtypes. Each thread walks its own contiguous range of chunks backwards
 // when `reverse`: a second pass over the data then starts with the chunks the first pass read
 // last, which are the likeliest to be still in cache.

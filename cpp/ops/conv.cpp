@@ -233,7 +233,8 @@ void gather_patches(const ConvGeometry& g, const T* x, index_t rows, T* patches)
     const index_t count = g.out[2], lines = rows / count;
     std::vector<InsideRun> runs;
     for (index_t q2 = 0; q2 < g.kernel[2]; ++q2) runs.emplace_back(g, q2);
-    parallel_for(lines, std::max<index_t>(1, 4096 / std::max<index_t>(width * count, 1)), [&](index_t begin, index_t end) {
+    const index_t grain = std::max<index_t>(1, 4096 / std::max<index_t>(width * count, 1));
+    parallel_for(lines, grain, [&](index_t begin, index_t end) {
       for (index_t line = begin; line < end; ++line) {
         const OutputPosition o = output_position(g, line * count);
         gather_patch_line(g, x + o.sample * sample_size, o.o0, o.o1, runs.data(), patches + line * count * width);
