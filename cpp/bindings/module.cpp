@@ -18,6 +18,7 @@ void register_normalization(py::module_& m);
 void register_pooling(py::module_& m);
 void register_spatial_dropout(py::module_& m);
 void register_batches(py::module_& m);
+void register_checks(py::module_& m);
 }  // namespace fastnn::bindings
 
 PYBIND11_MODULE(_core, m) {
@@ -34,4 +35,5 @@ PYBIND11_MODULE(_core, m) {
   fastnn::bindings::register_pooling(m);
   fastnn::bindings::register_spatial_dropout(m);
   fastnn::bindings::register_batches(m);
+  fastnn::bindings::register_checks(m);
 }

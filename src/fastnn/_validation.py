@@ -13,6 +13,8 @@ import operator
 
 import numpy as np
 
+from . import _core
+
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 _FLOAT32, _FLOAT64 = np.dtype(np.float32), np.dtype(np.float64)  # canonical instances, for `is`
 UINT64_LIMIT = 2**64
@@ -207,9 +209,8 @@ def output(out, shape_, dtype, name="out", inputs=(), may_alias=()):
     for array in may_alias:
         if _same_memory(out, array):
             return out
-    for array in inputs:
-        if array is not None and np.may_share_memory(out, array):
-            raise ValueError(f"Argument `{name}` overlaps an input; pass a separate array")
+    if _core.overlaps_any(out, inputs):  # np.may_share_memory's bounds test, for all inputs at once
+        raise ValueError(f"Argument `{name}` overlaps an input; pass a separate array")
     return out
 
 
