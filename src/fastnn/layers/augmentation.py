@@ -41,7 +41,9 @@ class _Augmentation(Layer):
     def backward(self, dy):
         if self._matrices is None:  # the last forward was at inference: the identity
             return dy
-        return _augment.affine_transform_backward(dy, self._matrices, fill_mode=self._fill().get("fill_mode", "reflect"))
+        # The fill mode alone: a constant fill's value does not depend on the input.
+        fill_mode = {key: value for key, value in self._fill().items() if key == "fill_mode"}
+        return _augment.affine_transform_backward(dy, self._matrices, **fill_mode)
 
     def get_state(self):
         return {"step": self.step}
