@@ -1,8 +1,10 @@
 // Portable loops compiled a second time for AVX2, for the kernels that have no per-ISA
-// translation unit of their own (batch normalization, pooling, the optimizer updates): the
-// compiler vectorizes them 8 floats wide instead of the x86-64 baseline's 4.
+// translation unit of their own (batch normalization, pooling, the optimizer updates: they call
+// parallel_for_vectorized below): the compiler vectorizes them 8 floats wide instead of the
+// x86-64 baseline's 4.
 #pragma once
 
+#include "../parallel.hpp"
 #include "dispatch.hpp"
 
 namespace fastnn {
@@ -26,6 +28,12 @@ void with_vector_isa(F&& f) {
   if (kernels().isa >= Isa::avx2) return run_avx2(f);
 #endif
   f();
+}
+
+// parallel_for (parallel.hpp) whose every thread runs body(begin, end) through with_vector_isa.
+template <class Body>
+void parallel_for_vectorized(index_t count, index_t grain, Body&& body) {
+  parallel_for(count, grain, [&](index_t begin, index_t end) { with_vector_isa([&] { body(begin, end); }); });
 }
 
 }  // namespace fastnn

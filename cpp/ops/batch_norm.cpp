@@ -44,14 +44,12 @@ struct Chunks {
 // last, which are the likeliest to be still in cache.
 template <class Body>
 void for_each_chunk(const Chunks& chunks, bool reverse, Body&& body) {
-  parallel_for(chunks.count, chunks.grain, [&](index_t begin, index_t end) {
-    with_vector_isa([&] {
-      if (reverse) {
-        for (index_t chunk = end - 1; chunk >= begin; --chunk) body(chunk);
-      } else {
-        for (index_t chunk = begin; chunk < end; ++chunk) body(chunk);
-      }
-    });
+  parallel_for_vectorized(chunks.count, chunks.grain, [&](index_t begin, index_t end) {
+    if (reverse) {
+      for (index_t chunk = end - 1; chunk >= begin; --chunk) body(chunk);
+    } else {
+      for (index_t chunk = begin; chunk < end; ++chunk) body(chunk);
+    }
   });
 }
 

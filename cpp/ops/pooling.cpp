@@ -7,7 +7,6 @@
 #include <string>
 
 #include "../cpu/vector_isa.hpp"
-#include "../parallel.hpp"
 
 namespace fastnn {
 namespace {
@@ -57,14 +56,12 @@ index_t window_volume(const PoolGeometry& g) { return g.pool[0] * g.pool[1] * g.
 template <class Body>
 void for_each_output(const PoolGeometry& g, Body&& body) {
   const index_t grain = std::max<index_t>(1, kPoolGrain / std::max<index_t>(1, g.channels * window_volume(g)));
-  parallel_for(g.output_rows(), grain, [&](index_t begin, index_t end) {
-    with_vector_isa([&] {
-      for (index_t row = begin; row < end; ++row) {
-        index_t n, od, oh, ow;
-        unflatten(row, g.out, n, od, oh, ow);
-        body(row, n, window(g, 0, od), window(g, 1, oh), window(g, 2, ow));
-      }
-    });
+  parallel_for_vectorized(g.output_rows(), grain, [&](index_t begin, index_t end) {
+    for (index_t row = begin; row < end; ++row) {
+      index_t n, od, oh, ow;
+      unflatten(row, g.out, n, od, oh, ow);
+      body(row, n, window(g, 0, od), window(g, 1, oh), window(g, 2, ow));
+    }
   });
 }
 
@@ -72,14 +69,12 @@ void for_each_output(const PoolGeometry& g, Body&& body) {
 template <class Body>
 void for_each_input(const PoolGeometry& g, Body&& body) {
   const index_t grain = std::max<index_t>(1, kPoolGrain / std::max<index_t>(1, g.channels));
-  parallel_for(g.input_rows(), grain, [&](index_t begin, index_t end) {
-    with_vector_isa([&] {
-      for (index_t row = begin; row < end; ++row) {
-        index_t n, id, ih, iw;
-        unflatten(row, g.in, n, id, ih, iw);
-        body(row, n, id, ih, iw);
-      }
-    });
+  parallel_for_vectorized(g.input_rows(), grain, [&](index_t begin, index_t end) {
+    for (index_t row = begin; row < end; ++row) {
+      index_t n, id, ih, iw;
+      unflatten(row, g.in, n, id, ih, iw);
+      body(row, n, id, ih, iw);
+    }
   });
 }
 
