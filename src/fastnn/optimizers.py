@@ -41,18 +41,16 @@ class Optimizer:
         self.learning_rate = _positive(learning_rate, "learning_rate")
         self.iterations = 0
         self._state = {}
-        self._fits = {}  # key -> the (shape, dtype) its state arrays were made for
 
     def apply(self, params):
         self.iterations += 1
-        states, fits, fuses = self._state, self._fits, self.fuses_penalties
+        states, fuses = self._state, self.fuses_penalties
         for key, param, grad, *regularizer in params:
             if not (isinstance(param, np.ndarray) and param.flags.c_contiguous and param.flags.writeable):
                 raise ValueError(f"Parameter {key!r} must be a writeable C-contiguous array to be updated in place")
-            state, fit = states.get(key), (param.shape, param.dtype)
-            if state is None or fits.get(key) != fit:
+            state = states.get(key)
+            if state is None or not _made_for(state, param):
                 state = states[key] = {name: np.zeros_like(param) for name in self.slots}
-                fits[key] = fit
             grad = np.ascontiguousarray(grad, dtype=param.dtype)
             penalty = _fused_penalty(regularizer[0] if regularizer else None, param, grad, fuses)
             if fuses:
@@ -74,13 +72,13 @@ class Optimizer:
     def set_state(self, iterations, arrays, params):
         """Restores :meth:`get_state`'s output; ``params`` maps keys to the parameters."""
         self.iterations = int(iterations)
-        self._state, self._fits = {}, {}
+        self._state = {}
         for key, param in params.items():
             if self.slots and all(f"{key}/{name}" in arrays for name in self.slots):
                 state = {name: np.array(arrays[f"{key}/{name}"], dtype=param.dtype) for name in self.slots}
                 if any(value.shape != param.shape for value in state.values()):
                     raise ValueError(f"Optimizer state for {key} does not match the parameter's shape {param.shape}")
-                self._state[key], self._fits[key] = state, (param.shape, param.dtype)
+                self._state[key] = state
 
     def __repr__(self):
         return f"{type(self).__name__}({', '.join(f'{k}={v}' for k, v in self.get_config().items())})"
@@ -170,6 +168,12 @@ class RMSprop(Optimizer):
 
     def get_config(self):
         return {"learning_rate": self.learning_rate, "rho": self.rho, "epsilon": self.epsilon}
+
+
+def _made_for(state, param):
+    """Whether a key's slot arrays (made together, all alike) fit ``param``'s shape and dtype."""
+    first = next(iter(state.values()), None)
+    return first is None or (first.shape == param.shape and first.dtype == param.dtype)
 
 
 def _fused_penalty(regularizer, param, grad, fuses):
