@@ -275,7 +275,6 @@ class TestBadInput:
         with pytest.raises(ValueError, match="activation.*Received: activation='gelu'"):
             fastnn.ops.linear(self.x, self.w, activation="gelu")
 
-
     @pytest.mark.parametrize("alpha, error", [(-0.1, ValueError), (float("nan"), ValueError), ("0.1", TypeError)])
     def test_bad_alpha(self, alpha, error):
         with pytest.raises(error, match="alpha"):
@@ -311,6 +310,7 @@ class TestBadInput:
     def test_backward_dy_shape(self):
         with pytest.raises(ValueError, match=r"`dy` must have shape \(4, 2\)"):
             fastnn.ops.linear_backward(np.ones((4, 3)), self.x, self.w, None)
+
 
 def test_activation_none_is_the_identity_in_every_op(rng):
     """The layers take activation=None for no activation; the ops take it too."""
