@@ -328,3 +328,38 @@ class TestBadInput:
     def test_out_that_is_not_an_array(self):
         with pytest.raises(TypeError, match="`out`"):
             fastnn.ops.matmul(np.ones((2, 2)), np.ones((2, 2)), out=[[0, 0], [0, 0]])
+
+
+class TestCallsStraightToTheKernel:
+    """Matrices of one native float dtype skip the Python checks and go straight to the kernel
+    (ops.matmul): whatever its binding refuses must still get the checks' own error, naming the
+    argument, and the layouts that the checks copy must still give the product."""
+
+    def test_misaligned_out(self):  # the binding does not check alignment
+        out = np.zeros(8 * 4 + 1, np.uint8)[1:].view(np.float64).reshape(2, 2)
+        with pytest.raises(ValueError, match="`out` must be C-contiguous and aligned"):
+            fastnn.ops.matmul(np.ones((2, 2)), np.ones((2, 2)), out=out)
+
+    def test_inner_dimensions_with_out(self):
+        with pytest.raises(ValueError, match=r"op\(a\) has shape \(2, 3\) and op\(b\) has shape \(4, 5\)"):
+            fastnn.ops.matmul(np.ones((2, 3)), np.ones((4, 5)), out=np.empty((2, 5)))
+
+    @pytest.mark.parametrize("out", [None, np.empty((2, 2))])
+    def test_operand_of_the_wrong_rank(self, out):
+        with pytest.raises(ValueError, match="Argument `b` must be a 2-D array"):
+            fastnn.ops.matmul(np.ones((2, 3)), np.ones((3, 2, 1)), out=out)
+
+    @pytest.mark.parametrize("with_out", [False, True])
+    def test_strides_that_are_not_whole_items(self, rng, with_out):
+        buffer = rng.standard_normal(64).astype(np.float32)
+        a = np.lib.stride_tricks.as_strided(buffer, shape=(3, 4), strides=(17, 4))  # rows 17 bytes apart
+        b = rng.standard_normal((4, 5)).astype(np.float32)
+        out = np.empty((3, 5), np.float32) if with_out else None
+        assert_matches_reference(fastnn.ops.matmul(a, b, out=out), np.array(a), b)
+
+    @pytest.mark.parametrize("with_out", [False, True])
+    def test_non_native_byte_order(self, rng, with_out):
+        a = rng.standard_normal((3, 4)).astype(">f8")
+        b = rng.standard_normal((4, 5))
+        out = np.empty((3, 5)) if with_out else None
+        assert_matches_reference(fastnn.ops.matmul(a, b, out=out), a.astype(np.float64), b)

@@ -214,6 +214,21 @@ def output(out, shape_, dtype, name="out", inputs=(), may_alias=()):
     return out
 
 
+def kernel_ready(out, inputs):
+    """Whether a call may go straight to its kernel, whose own checks then suffice: ``out`` an
+    aligned ndarray of float32 or float64, every input a plain ndarray of that same dtype, and
+    none of them overlapping ``out`` (the checks the bindings do not make)."""
+    if type(out) is not np.ndarray:
+        return False
+    dtype = out.dtype
+    if not (dtype is _FLOAT32 or dtype is _FLOAT64) or not out.flags.aligned:
+        return False
+    for array in inputs:
+        if type(array) is not np.ndarray or array.dtype is not dtype:
+            return False
+    return not _core.overlaps_any(out, inputs)
+
+
 def _same_memory(a, b):
     return (
         b is not None
