@@ -43,8 +43,8 @@ def boundary_sizes(block, small=(0, 1, 2, 7, 13)):
 @pytest.mark.parametrize("trans_a, trans_b", TRANSPOSES)
 def test_m_across_row_blocks(rng, dtype, trans_a, trans_b):
     bs = blocking(dtype)
-    # Up to 1.25 MC rows a thread make one row block (gemm.cpp); more, blocks of MC.
-    for m in boundary_sizes([bs["mr"], 2 * bs["mr"], bs["mc"], bs["mc"] + bs["mc"] // 4, 2 * bs["mc"]]):
+    # Up to 1.5 MC rows a thread make one row block (gemm.cpp); more, blocks of MC.
+    for m in boundary_sizes([bs["mr"], 2 * bs["mr"], bs["mc"], bs["mc"] + bs["mc"] // 2, 2 * bs["mc"]]):
         a, b = operands(rng, m, 19, 23, dtype, trans_a, trans_b)
         assert_matches_reference(fastnn.ops.matmul(a, b, trans_a=trans_a, trans_b=trans_b), a, b, trans_a, trans_b)
 

@@ -291,11 +291,13 @@ void gemm(const GemmProblem<T>& caller, const TileEpilogue<T>* epilogue) {
   const index_t thread_rows = ceil_div(row_tiles, grid.rows) * bs.mr;  // the most any thread gets
   // A thread's rows a little over one MC block (a batch of 128 at MC = 108) would leave a thin
   // second block, which streams all of the packed B block back from L3 for a few rows, and would
-  // not stream B (gemm_thread): up to 1.25 MC rows make one block (then at most about 42% of L2
-  // instead of a third). On a Zen 3 (MC 108 -> 132), interleaved: (128, 4096, 4096) X@W took
-  // 0.91x the time and dY·Wᵀ 0.86x, the other batch-128 dense products within 5%. The block
-  // size never changes the sums, only where a thread's rows are cut.
-  if (thread_rows <= bs.mc + bs.mc / 4) bs.mc = std::max(bs.mc, thread_rows);
+  // not stream B (gemm_thread): up to 1.5 MC rows make one block (then at most half of L2 instead
+  // of a third). On a Zen 3 (MC 108), interleaved: at 1.25 MC (132), (128, 4096, 4096) X@W took
+  // 0.91x the time and dY·Wᵀ 0.86x, the other batch-128 dense products within 5%; 1.5 MC (162)
+  // took a 3x3 convolution's dW over 32 channels (288 rows of Pᵀ, gathered per block) to
+  // 0.93-0.96x, dense products with 144-160 rows a thread within 1%. The block size never
+  // changes the sums, only where a thread's rows are cut.
+  if (thread_rows <= bs.mc + bs.mc / 2) bs.mc = std::max(bs.mc, thread_rows);
   const index_t rows = std::min(bs.mc, thread_rows);
   // Rows that fit in one MC block pack B at most nb columns at a time (see gemm_thread).
   const index_t b_columns = thread_rows <= bs.mc ? std::min(nc, bs.nb) : nc;
