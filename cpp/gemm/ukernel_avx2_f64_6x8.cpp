@@ -22,6 +22,10 @@ void dgemm_ukernel_6x8(index_t k, const double* a, index_t rs_a, index_t cs_a, c
 #pragma GCC unroll 6
   for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = _mm256_setzero_pd();
 
+  // Four steps of k per iteration (GCC keeps all 12 accumulators in registers): on a Zen 3,
+  // interleaved against one step, float64 products of 300-1024 rows took 0.85-0.92x the time by
+  // median, (1000, 10, 512) 0.95x.
+#pragma GCC unroll 4
   for (index_t p = 0, at = 0; p < k; ++p, at += cs_a, b += rs_b) {
     const __m256d b0 = _mm256_loadu_pd(b), b1 = _mm256_loadu_pd(b + 4);
 #pragma GCC unroll 6
