@@ -352,7 +352,7 @@ class TestCallsStraightToTheKernel:
     @pytest.mark.parametrize("with_out", [False, True])
     def test_strides_that_are_not_whole_items(self, rng, with_out):
         buffer = rng.integers(0x30, 0x40, 64, dtype=np.uint8)  # any 4 of these bytes: a float32 in (0, 1)
-        a = np.lib.stride_tricks.as_strided(buffer.view(np.float32), shape=(3, 4), strides=(17, 4))  # rows 17 bytes apart
+        a = np.lib.stride_tricks.as_strided(buffer.view(np.float32), shape=(3, 4), strides=(17, 4))  # rows 17 B apart
         b = rng.standard_normal((4, 5)).astype(np.float32)
         out = np.empty((3, 5), np.float32) if with_out else None
         assert_matches_reference(fastnn.ops.matmul(a, b, out=out), np.array(a), b)
